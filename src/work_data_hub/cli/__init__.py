@@ -1,0 +1,1 @@
+"""The ``wdh-enrich`` command line: a thin shell over the services."""

@@ -1,0 +1,35 @@
+"""Rich consoles: results on stdout, progress, warnings and errors on stderr."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["err_console", "out_console", "print_json", "print_table", "warn"]
+
+out_console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr."""
+    err_console.print(f"warning: {message}", style="yellow", markup=False, highlight=False)
+
+
+def print_json(data: Any) -> None:
+    """Machine-readable output on stdout, one JSON document."""
+    out_console.print(json.dumps(data, ensure_ascii=False, indent=2, default=str),
+                      markup=False, highlight=False)
+
+
+def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    """A rich table on stdout."""
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if value is None else str(value) for value in row))
+    out_console.print(table)

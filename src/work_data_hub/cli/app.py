@@ -1,0 +1,57 @@
+"""The ``wdh-enrich`` application and its one top-level error handler.
+
+Exit codes: 0 success (a degraded run with a warning included), 1 a handled error shown as
+one ``error: …`` line (traceback with ``--debug``), 2 usage.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from work_data_hub.cli import db
+from work_data_hub.cli._console import err_console
+from work_data_hub.errors import WdhError
+
+__all__ = ["app", "main"]
+
+
+class _HandledGroup(TyperGroup):
+    """Maps :class:`WdhError` to exit code 1 with one line, wherever a command raises it."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except WdhError as exc:
+            if ctx.meta.get("wdh.debug"):
+                raise
+            err_console.print(f"error: {exc}", style="red", markup=False, highlight=False)
+            ctx.exit(1)
+
+
+app = typer.Typer(
+    cls=_HandledGroup,
+    name="wdh-enrich",
+    help="Resolve company names in annuity data to canonical company IDs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of handled errors."),
+) -> None:
+    ctx.meta["wdh.debug"] = debug
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(app())

@@ -1,0 +1,1 @@
+"""Infrastructure: database, enrichment services, the EQC client."""

@@ -1,0 +1,1 @@
+"""Database layer: engine factory, table definitions and Alembic migrations."""

@@ -1,0 +1,114 @@
+"""The migrations create, drop and recreate the schema on both dialects."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from work_data_hub.infrastructure.db import migrate, tables
+from work_data_hub.infrastructure.db.engine import is_postgresql
+
+TABLES = {"company_master", "company_mapping", "enrichment_requests"}
+
+
+def _table_names(engine: sa.Engine) -> set[str]:
+    schema = "enterprise" if is_postgresql(engine) else None
+    return set(sa.inspect(engine).get_table_names(schema=schema)) & (TABLES | {"x"})
+
+
+def _insert_request(conn: sa.Connection, name: str, status: str = "pending") -> None:
+    conn.execute(
+        sa.insert(tables.enrichment_requests).values(
+            raw_name=name, normalized_name=name, temp_id="INAAAAAAAAAAAAAAAA", status=status
+        )
+    )
+
+
+def test_fresh_database_is_at_head(db_engine: sa.Engine) -> None:
+    assert migrate.current_revision(db_engine) == migrate.head_revision()
+    assert _table_names(db_engine) == TABLES
+
+
+def test_downgrade_to_base_then_upgrade_again(db_engine: sa.Engine) -> None:
+    migrate.downgrade(db_engine, "base")
+    assert migrate.current_revision(db_engine) is None
+    assert _table_names(db_engine) == set()
+    migrate.upgrade(db_engine)
+    assert _table_names(db_engine) == TABLES
+
+
+def test_upgrade_twice_is_a_no_op(db_engine: sa.Engine) -> None:
+    with db_engine.begin() as conn:
+        _insert_request(conn, "甲公司")
+    migrate.upgrade(db_engine)
+    with db_engine.connect() as conn:
+        count = conn.scalar(sa.select(sa.func.count()).select_from(tables.enrichment_requests))
+    assert count == 1
+
+
+def test_migrated_columns_match_table_definitions(db_engine: sa.Engine) -> None:
+    schema = "enterprise" if is_postgresql(db_engine) else None
+    inspector = sa.inspect(db_engine)
+    for table in tables.metadata.sorted_tables:
+        migrated = {c["name"] for c in inspector.get_columns(table.name, schema=schema)}
+        assert migrated == {c.name for c in table.columns}, table.name
+
+
+def test_partial_unique_index_rejects_second_open_request(db_engine: sa.Engine) -> None:
+    with db_engine.begin() as conn:
+        _insert_request(conn, "甲公司")
+    with pytest.raises(sa.exc.IntegrityError), db_engine.begin() as conn:
+        _insert_request(conn, "甲公司", status="processing")
+
+
+def test_partial_unique_index_accepts_new_request_after_done(db_engine: sa.Engine) -> None:
+    with db_engine.begin() as conn:
+        _insert_request(conn, "甲公司", status="done")
+        _insert_request(conn, "甲公司", status="failed")
+        _insert_request(conn, "甲公司")
+        count = conn.scalar(sa.select(sa.func.count()).select_from(tables.enrichment_requests))
+    assert count == 3
+
+
+def test_check_constraint_rejects_unknown_status(db_conn: sa.Connection) -> None:
+    with pytest.raises(sa.exc.IntegrityError):
+        _insert_request(db_conn, "乙公司", status="lost")
+
+
+def test_check_constraint_rejects_priority_not_matching_match_type(
+    db_conn: sa.Connection,
+) -> None:
+    with pytest.raises(sa.exc.IntegrityError):
+        db_conn.execute(
+            sa.insert(tables.company_mapping).values(
+                alias_name="甲", canonical_id="C1", match_type="plan", priority=4,
+                source="internal",
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("match_type", "fuzzy"), ("source", "guess")],
+)
+def test_check_constraint_rejects_unknown_mapping_values(
+    db_conn: sa.Connection, column: str, value: str
+) -> None:
+    values = {"alias_name": "甲", "canonical_id": "C1", "match_type": "name", "priority": 4,
+              "source": "internal", column: value}
+    with pytest.raises(sa.exc.IntegrityError):
+        db_conn.execute(sa.insert(tables.company_mapping).values(**values))
+
+
+def test_timestamps_round_trip_as_aware_utc(db_conn: sa.Connection) -> None:
+    moment = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    _insert_request(db_conn, "丙公司")
+    db_conn.execute(sa.update(tables.enrichment_requests).values(next_retry_at=moment))
+    row = db_conn.execute(
+        sa.select(tables.enrichment_requests.c.next_retry_at, tables.enrichment_requests.c.created_at)
+    ).one()
+    assert row.next_retry_at == moment
+    assert row.next_retry_at.tzinfo is not None
+    assert row.created_at.tzinfo is not None
