@@ -127,8 +127,10 @@ def database_factory(
 
 
 @pytest.fixture(
-    params=[pytest.param(d, id=d, marks=[pytest.mark.postgresql] if d == "postgresql" else [])
-            for d in DIALECTS]
+    params=[
+        pytest.param(d, id=d, marks=[pytest.mark.postgresql] if d == "postgresql" else [])
+        for d in DIALECTS
+    ]
 )
 def dialect(request: pytest.FixtureRequest) -> str:
     """Parametrizes a test over SQLite and PostgreSQL."""

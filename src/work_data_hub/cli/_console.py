@@ -21,8 +21,9 @@ def warn(message: str) -> None:
 
 def print_json(data: Any) -> None:
     """Machine-readable output on stdout, one JSON document."""
-    out_console.print(json.dumps(data, ensure_ascii=False, indent=2, default=str),
-                      markup=False, highlight=False)
+    out_console.print(
+        json.dumps(data, ensure_ascii=False, indent=2, default=str), markup=False, highlight=False
+    )
 
 
 def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -23,7 +22,7 @@ __all__ = ["app", "main"]
 class _HandledGroup(TyperGroup):
     """Maps :class:`WdhError` to exit code 1 with one line, wherever a command raises it."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # typer vendors click; its Context type is private
         try:
             return super().invoke(ctx)
         except WdhError as exc:

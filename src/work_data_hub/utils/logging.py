@@ -70,8 +70,7 @@ def _scrub(value: Any) -> Any:
         return text
     if isinstance(value, dict):
         return {
-            key: REDACTED if key in SENSITIVE_KEYS else _scrub(item)
-            for key, item in value.items()
+            key: REDACTED if key in SENSITIVE_KEYS else _scrub(item) for key, item in value.items()
         }
     if isinstance(value, list | tuple):
         return [_scrub(item) for item in value]

@@ -83,7 +83,10 @@ def test_check_constraint_rejects_priority_not_matching_match_type(
     with pytest.raises(sa.exc.IntegrityError):
         db_conn.execute(
             sa.insert(tables.company_mapping).values(
-                alias_name="甲", canonical_id="C1", match_type="plan", priority=4,
+                alias_name="甲",
+                canonical_id="C1",
+                match_type="plan",
+                priority=4,
                 source="internal",
             )
         )
@@ -96,8 +99,14 @@ def test_check_constraint_rejects_priority_not_matching_match_type(
 def test_check_constraint_rejects_unknown_mapping_values(
     db_conn: sa.Connection, column: str, value: str
 ) -> None:
-    values = {"alias_name": "甲", "canonical_id": "C1", "match_type": "name", "priority": 4,
-              "source": "internal", column: value}
+    values = {
+        "alias_name": "甲",
+        "canonical_id": "C1",
+        "match_type": "name",
+        "priority": 4,
+        "source": "internal",
+        column: value,
+    }
     with pytest.raises(sa.exc.IntegrityError):
         db_conn.execute(sa.insert(tables.company_mapping).values(**values))
 
@@ -106,9 +115,8 @@ def test_timestamps_round_trip_as_aware_utc(db_conn: sa.Connection) -> None:
     moment = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     _insert_request(db_conn, "丙公司")
     db_conn.execute(sa.update(tables.enrichment_requests).values(next_retry_at=moment))
-    row = db_conn.execute(
-        sa.select(tables.enrichment_requests.c.next_retry_at, tables.enrichment_requests.c.created_at)
-    ).one()
+    requests = tables.enrichment_requests
+    row = db_conn.execute(sa.select(requests.c.next_retry_at, requests.c.created_at)).one()
     assert row.next_retry_at == moment
     assert row.next_retry_at.tzinfo is not None
     assert row.created_at.tzinfo is not None

@@ -116,9 +116,10 @@ class UtcDateTime(sa.TypeDecorator[dt.datetime]):
             return None
         if isinstance(value, str):  # server defaults on SQLite come back as text
             value = dt.datetime.fromisoformat(value)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
+        moment: dt.datetime = value
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=dt.UTC)
+        return moment.astimezone(dt.UTC)
 
 
 def _timestamps() -> list[sa.Column[Any]]:

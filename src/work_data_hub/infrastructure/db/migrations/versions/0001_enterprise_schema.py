@@ -41,10 +41,12 @@ def _id() -> sa.types.TypeEngine[int]:
 
 def _timestamps() -> list[sa.Column[object]]:
     return [
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
     ]
 
 
@@ -68,11 +70,13 @@ def upgrade() -> None:
             sa.Column("source", sa.String(32), nullable=False),
             *_timestamps(),
             sa.PrimaryKeyConstraint("company_id", name="pk_company_master"),
-            sa.UniqueConstraint("unified_credit_code",
-                                name="uq_company_master_unified_credit_code"),
+            sa.UniqueConstraint(
+                "unified_credit_code", name="uq_company_master_unified_credit_code"
+            ),
             sa.CheckConstraint(f"source IN {_SOURCES}", name="ck_company_master_source"),
-            sa.CheckConstraint("length(company_id) > 0",
-                               name="ck_company_master_company_id_not_empty"),
+            sa.CheckConstraint(
+                "length(company_id) > 0", name="ck_company_master_company_id_not_empty"
+            ),
             schema=schema,
         )
 
@@ -88,23 +92,27 @@ def upgrade() -> None:
             sa.Column("confidence", sa.Float(), nullable=False, server_default=sa.text("1.0")),
             *_timestamps(),
             sa.PrimaryKeyConstraint("id", name="pk_company_mapping"),
-            sa.UniqueConstraint("alias_name", "match_type",
-                                name="uq_company_mapping_alias_name_match_type"),
-            sa.CheckConstraint(f"match_type IN {_MATCH_TYPES}",
-                               name="ck_company_mapping_match_type"),
+            sa.UniqueConstraint(
+                "alias_name", "match_type", name="uq_company_mapping_alias_name_match_type"
+            ),
+            sa.CheckConstraint(
+                f"match_type IN {_MATCH_TYPES}", name="ck_company_mapping_match_type"
+            ),
             sa.CheckConstraint("priority BETWEEN 0 AND 6", name="ck_company_mapping_priority"),
             sa.CheckConstraint(_PRIORITY_OF_TYPE, name="ck_company_mapping_priority_matches_type"),
             sa.CheckConstraint(f"source IN {_SOURCES}", name="ck_company_mapping_source"),
-            sa.CheckConstraint("confidence >= 0 AND confidence <= 1",
-                               name="ck_company_mapping_confidence"),
-            sa.CheckConstraint("length(alias_name) > 0",
-                               name="ck_company_mapping_alias_not_empty"),
-            sa.CheckConstraint("length(canonical_id) > 0",
-                               name="ck_company_mapping_canonical_id_not_empty"),
+            sa.CheckConstraint(
+                "confidence >= 0 AND confidence <= 1", name="ck_company_mapping_confidence"
+            ),
+            sa.CheckConstraint("length(alias_name) > 0", name="ck_company_mapping_alias_not_empty"),
+            sa.CheckConstraint(
+                "length(canonical_id) > 0", name="ck_company_mapping_canonical_id_not_empty"
+            ),
             schema=schema,
         )
-        op.create_index("ix_company_mapping_canonical_id", "company_mapping",
-                        ["canonical_id"], schema=schema)
+        op.create_index(
+            "ix_company_mapping_canonical_id", "company_mapping", ["canonical_id"], schema=schema
+        )
 
     if "enrichment_requests" not in existing:
         op.create_table(
@@ -124,8 +132,10 @@ def upgrade() -> None:
             sa.PrimaryKeyConstraint("id", name="pk_enrichment_requests"),
             sa.CheckConstraint(f"status IN {_STATUSES}", name="ck_enrichment_requests_status"),
             sa.CheckConstraint("attempts >= 0", name="ck_enrichment_requests_attempts"),
-            sa.CheckConstraint("length(normalized_name) > 0",
-                               name="ck_enrichment_requests_normalized_name_not_empty"),
+            sa.CheckConstraint(
+                "length(normalized_name) > 0",
+                name="ck_enrichment_requests_normalized_name_not_empty",
+            ),
             schema=schema,
         )
         op.create_index(
@@ -137,10 +147,15 @@ def upgrade() -> None:
             postgresql_where=sa.text(_OPEN),
             sqlite_where=sa.text(_OPEN),
         )
-        op.create_index("ix_enrichment_requests_status_next_retry_at", "enrichment_requests",
-                        ["status", "next_retry_at"], schema=schema)
-        op.create_index("ix_enrichment_requests_temp_id", "enrichment_requests",
-                        ["temp_id"], schema=schema)
+        op.create_index(
+            "ix_enrichment_requests_status_next_retry_at",
+            "enrichment_requests",
+            ["status", "next_retry_at"],
+            schema=schema,
+        )
+        op.create_index(
+            "ix_enrichment_requests_temp_id", "enrichment_requests", ["temp_id"], schema=schema
+        )
 
 
 def downgrade() -> None:

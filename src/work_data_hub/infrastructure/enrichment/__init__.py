@@ -1,0 +1,1 @@
+"""Company enrichment: normalizer, overrides, repositories, resolver, workers, remap."""

@@ -1,0 +1,1 @@
+"""Client for the EQC company registry: HTTP, parsing, rate limits."""
