@@ -199,3 +199,15 @@ enrichment_requests = sa.Table(
     sa.Index(None, "status", "next_retry_at"),
     sa.Index(None, "temp_id"),
 )
+
+#: Rate-limit slots shared by every EQC client on every machine: one row per request
+#: granted, pruned once older than the window (see ``eqc.rate_limit.DatabaseRateLimiter``).
+eqc_rate_slots = sa.Table(
+    "eqc_rate_slots",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("bucket", sa.String(64), nullable=False),
+    sa.Column("granted_at", UtcDateTime(), nullable=False),
+    sa.Index(None, "bucket", "granted_at"),
+)
+__all__ += ["eqc_rate_slots"]

@@ -8,11 +8,17 @@ several machines replace it with a limiter that shares its window through the da
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+
+import sqlalchemy as sa
+
+from work_data_hub.infrastructure.db import tables
 
 __all__ = [
     "DEFAULT_MAX_REQUESTS",
@@ -96,3 +102,116 @@ class InProcessRateLimiter:
         now = self._clock()
         with self._lock:
             return sum(1 for moment in self._taken if now - moment < self.window_s)
+
+
+#: Extra seconds a database slot stays taken beyond the window, so that jitter between a
+#: grant and the request's arrival cannot let the server see one request too many.
+DEFAULT_GUARD_S = 0.05
+#: Base of the PostgreSQL advisory-lock key; the bucket's CRC is added to it.
+_ADVISORY_LOCK_BASE = 7_201_306_000_000
+
+
+def _lock_bucket_stmt(bucket: str) -> sa.TextClause:
+    # Transaction-level: released by the commit that records the slot.
+    key = _ADVISORY_LOCK_BASE + zlib.crc32(bucket.encode("utf-8"))
+    return sa.text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=key)
+
+
+def _prune_stmt(bucket: str, before: dt.datetime) -> sa.Delete:
+    slots = tables.eqc_rate_slots
+    return sa.delete(slots).where(slots.c.bucket == bucket, slots.c.granted_at < before)
+
+
+def _window_stmt(bucket: str, since: dt.datetime) -> sa.Select[int, Any]:
+    slots = tables.eqc_rate_slots
+    return sa.select(sa.func.count(), sa.func.min(slots.c.granted_at)).where(
+        slots.c.bucket == bucket, slots.c.granted_at >= since
+    )
+
+
+def _grant_stmt(bucket: str, now: dt.datetime) -> sa.Insert:
+    return sa.insert(tables.eqc_rate_slots).values(bucket=bucket, granted_at=now)
+
+
+def _as_utc(value: object) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(moment, dt.datetime)
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+
+
+class DatabaseRateLimiter:
+    """A sliding-window limiter shared through the database by every process and machine.
+
+    Each granted request is one row in ``eqc_rate_slots``. Taking a slot is one short
+    transaction that is serialized per bucket — a transaction-level advisory lock on
+    PostgreSQL, the engine's ``BEGIN IMMEDIATE`` on SQLite — which prunes expired rows,
+    counts the rows in the window and inserts a new one when fewer than ``max_requests``
+    are there. On PostgreSQL the database clock (``clock_timestamp()``) is the time base,
+    so machines with skewed clocks still share one window. ``sleep`` is a seam for tests.
+    """
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        max_requests: int = DEFAULT_MAX_REQUESTS,
+        window_s: float = DEFAULT_WINDOW_S,
+        *,
+        bucket: str = "eqc",
+        guard_s: float = DEFAULT_GUARD_S,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if max_requests < 1:
+            raise ValueError("max_requests must be at least 1")
+        if window_s <= 0:
+            raise ValueError("window_s must be positive")
+        if guard_s < 0:
+            raise ValueError("guard_s must not be negative")
+        self.max_requests = max_requests
+        self.window_s = window_s
+        self.bucket = bucket
+        self._engine = engine
+        self._span = dt.timedelta(seconds=window_s + guard_s)
+        self._sleep = sleep
+
+    def _now(self, conn: sa.Connection) -> dt.datetime:
+        if conn.dialect.name == "postgresql":
+            return _as_utc(conn.execute(sa.text("SELECT clock_timestamp()")).scalar_one())
+        return dt.datetime.now(dt.UTC)
+
+    def _try_take(self) -> float:
+        """Take a slot and return 0.0, or return the seconds until one frees up."""
+        with self._engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(_lock_bucket_stmt(self.bucket))
+            now = self._now(conn)
+            since = now - self._span
+            conn.execute(_prune_stmt(self.bucket, since))
+            count, oldest = conn.execute(_window_stmt(self.bucket, since)).one()
+            if int(count) < self.max_requests:
+                conn.execute(_grant_stmt(self.bucket, now))
+                return 0.0
+        wait = (_as_utc(oldest) + self._span - now).total_seconds()
+        return max(wait, 0.001)
+
+    def acquire(self, timeout: float | None = None) -> bool:
+        """See :meth:`RateLimiter.acquire`."""
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        while True:
+            wait = self._try_take()
+            if wait <= 0.0:
+                return True
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining < wait:
+                    return False
+            self._sleep(wait)
+
+    def in_window(self) -> int:
+        """How many slots are taken in the current window, across all processes."""
+        with self._engine.connect() as conn:
+            since = self._now(conn) - self._span
+            count, _oldest = conn.execute(_window_stmt(self.bucket, since)).one()
+            return int(count)
+
+
+__all__ += ["DEFAULT_GUARD_S", "DatabaseRateLimiter"]
