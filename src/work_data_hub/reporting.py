@@ -1,0 +1,390 @@
+"""Run reports, the unknown-companies export, and the import of reviewed mappings.
+
+* :class:`RunReport` — what one ``resolve`` run did: statistics summed over its chunks,
+  hit rates, timings, and input/output row counts (which must match), written as JSON.
+* :class:`UnknownTally` — the names of a run that ended with a temporary id, counted per
+  temporary id (one per normalized name): ``company_name`` is the first spelling seen,
+  ``first_seen`` the run's start, ``occurrence_count`` the rows of that run.
+* :func:`unknown_from_database` — the same columns for every name still unknown in
+  ``enrichment_requests`` (open, failed, or done without a company): ``first_seen`` is the
+  first request's ``created_at``; the table has no row counts, so ``occurrence_count`` is
+  taken from run files (``*.unknown.csv``) when given, else the number of requests recorded
+  for the name (at least 1). Most frequent first.
+* :func:`import_reviewed_mappings` — a reviewed CSV/Excel (name and company id) becomes
+  ``manual`` mappings: every row is validated first, bad rows are reported with their line
+  numbers, and the rows go in one transaction — all or nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from work_data_hub.errors import InputError, StorageError
+from work_data_hub.infrastructure.db import tables
+from work_data_hub.infrastructure.enrichment import normalizer
+from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
+from work_data_hub.infrastructure.enrichment.types import MappingRecord, ResolutionStatistics
+from work_data_hub.io import frames
+
+__all__ = [
+    "IMPORT_ID_COLUMNS",
+    "IMPORT_NAME_COLUMNS",
+    "UNKNOWN_COLUMNS",
+    "ImportResult",
+    "RunReport",
+    "UnknownCompany",
+    "UnknownTally",
+    "export_mappings",
+    "import_reviewed_mappings",
+    "merge_statistics",
+    "read_unknown_counts",
+    "unknown_from_database",
+    "write_unknown_csv",
+]
+
+UNKNOWN_COLUMNS = ("company_name", "temporary_id", "first_seen", "occurrence_count")
+#: Accepted headers of a reviewed file, first match wins.
+IMPORT_NAME_COLUMNS = ("company_name", "客户名称", "name")
+IMPORT_ID_COLUMNS = ("company_id", "公司代码", "canonical_id")
+_PLACEHOLDERS = frozenset({"", "N", "NA", "N/A", "NONE", "NULL", "NAN"})
+_TEMP_ID = re.compile(r"^IN[A-Z2-7]{16}$")
+_MAX_REPORTED_ROWS = 20
+
+
+def merge_statistics(total: dict[str, Any], part: ResolutionStatistics) -> dict[str, Any]:
+    """Add one chunk's statistics to ``total`` (numbers and dicts of numbers are summed).
+
+    ``budget_remaining`` is a level, not a count: the last chunk's value stands.
+    """
+    for key, value in part.to_dict().items():
+        if key == "budget_remaining":
+            total[key] = value
+        elif isinstance(value, dict):
+            bucket = total.setdefault(key, {})
+            for sub, number in value.items():
+                bucket[sub] = bucket.get(sub, 0) + number
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            total[key] = total.get(key, 0) + value
+        else:
+            total[key] = value
+    return total
+
+
+def _rate(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+@dataclass(kw_only=True)
+class RunReport:
+    """What one resolve run did; ``rows_in == rows_out`` is the first thing to check."""
+
+    input_path: str
+    output_path: str
+    file_format: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    rows_in: int = 0
+    rows_out: int = 0
+    chunks: int = 0
+    statistics: dict[str, Any] = field(default_factory=dict)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    unknown_companies: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def add_time(self, phase: str, elapsed_ms: float) -> None:
+        self.timings_ms[phase] = round(self.timings_ms.get(phase, 0.0) + elapsed_ms, 3)
+
+    @property
+    def hit_rates(self) -> dict[str, float]:
+        """Shares of rows per outcome: a real id, a temporary id, none."""
+        s = self.statistics
+        total = int(s.get("total_rows", 0))
+        temp = int(s.get("temp_ids_generated", 0))
+        unresolved = int(s.get("unresolved", 0))
+        excluded = int(s.get("excluded", 0))
+        real = total - temp - unresolved - excluded
+        return {
+            "real_id": _rate(real, total),
+            "yaml": _rate(sum(s.get("yaml_hits", {}).values()), total),
+            "db_cache": _rate(int(s.get("db_cache_hits", 0)), total),
+            "existing_column": _rate(int(s.get("existing_column_hits", 0)), total),
+            "eqc_sync": _rate(int(s.get("eqc_sync_hits", 0)), total),
+            "temporary_id": _rate(temp, total),
+            "excluded": _rate(excluded, total),
+            "unresolved": _rate(unresolved, total),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "input": self.input_path,
+            "output": self.output_path,
+            "format": self.file_format,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "rows_in": self.rows_in,
+            "rows_out": self.rows_out,
+            "rows_match": self.rows_in == self.rows_out,
+            "chunks": self.chunks,
+            "unknown_companies": self.unknown_companies,
+            "hit_rates": self.hit_rates,
+            "statistics": self.statistics,
+            "timings_ms": self.timings_ms,
+            "warnings": self.warnings,
+        }
+
+    def write_json(self, path: Path) -> None:
+        path.write_text(
+            json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n",
+            encoding="utf-8",
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnknownCompany:
+    """One row of an unknown-companies export."""
+
+    company_name: str
+    temporary_id: str
+    first_seen: dt.datetime
+    occurrence_count: int
+
+    def row(self) -> list[Any]:
+        return [
+            self.company_name,
+            self.temporary_id,
+            self.first_seen.isoformat(timespec="seconds"),
+            self.occurrence_count,
+        ]
+
+
+class UnknownTally:
+    """Counts the rows of a run that got a temporary id, per temporary id."""
+
+    def __init__(self, salt: str, *, seen_at: dt.datetime) -> None:
+        self._salt = salt
+        self._seen_at = seen_at
+        self._names: dict[str, str] = {}
+        self._counts: dict[str, int] = {}
+
+    def add(self, names: pd.Series, output: pd.Series) -> None:
+        """Tally one chunk: ``names`` the customer names, ``output`` the resolved ids."""
+        expected = normalizer.temp_ids_for_series(names, self._salt)
+        hit = expected.notna() & output.notna()
+        hit &= expected.astype("string") == output.astype("string")
+        hit = hit.fillna(False).astype(bool)
+        if not hit.any():
+            return
+        chunk = pd.DataFrame({"temp": expected[hit].astype(str), "name": names[hit].astype(str)})
+        for temp_id, count in chunk["temp"].value_counts(sort=False).items():
+            self._counts[str(temp_id)] = self._counts.get(str(temp_id), 0) + int(count)
+        for temp_id, name in chunk.drop_duplicates("temp").itertuples(index=False):
+            self._names.setdefault(temp_id, name.strip())
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+    def companies(self) -> list[UnknownCompany]:
+        """Most frequent first, then by temporary id (stable across runs)."""
+        order = sorted(self._counts.items(), key=lambda item: (-item[1], item[0]))
+        return [
+            UnknownCompany(
+                company_name=self._names[temp_id],
+                temporary_id=temp_id,
+                first_seen=self._seen_at,
+                occurrence_count=count,
+            )
+            for temp_id, count in order
+        ]
+
+
+def write_unknown_csv(path: Path, companies: Iterable[UnknownCompany]) -> int:
+    """Write the export (UTF-8 with BOM, so spreadsheet programs read the names); row count."""
+    count = 0
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(UNKNOWN_COLUMNS)
+        for company in companies:
+            writer.writerow(company.row())
+            count += 1
+    return count
+
+
+def read_unknown_counts(paths: Iterable[Path]) -> dict[str, int]:
+    """``temporary_id → occurrence_count`` summed over run files (``*.unknown.csv``)."""
+    counts: dict[str, int] = {}
+    for path in paths:
+        frame = frames.read_frame(path)
+        missing = [c for c in ("temporary_id", "occurrence_count") if c not in frame.columns]
+        if missing:
+            raise InputError(
+                f"{path.name} is not an unknown-companies file: missing {', '.join(missing)}"
+            )
+        for temp_id, value in zip(frame["temporary_id"], frame["occurrence_count"], strict=True):
+            if pd.isna(temp_id) or pd.isna(value):
+                continue
+            counts[str(temp_id)] = counts.get(str(temp_id), 0) + int(value)
+    return counts
+
+
+def _unknown_requests_stmt() -> sa.Select[Any]:
+    # A read-only report query: names not resolved (open, failed, or done without an id),
+    # leaving out names that some request did resolve.
+    requests = tables.enrichment_requests
+    resolved = (
+        sa.select(requests.c.normalized_name)
+        .where(requests.c.resolved_company_id.is_not(None))
+        .scalar_subquery()
+    )
+    unresolved = sa.or_(
+        requests.c.status != tables.RequestStatus.DONE.value,
+        requests.c.resolved_company_id.is_(None),
+    )
+    return (
+        sa.select(
+            requests.c.normalized_name,
+            sa.func.min(requests.c.raw_name).label("raw_name"),
+            sa.func.min(requests.c.temp_id).label("temp_id"),
+            sa.func.min(requests.c.created_at).label("first_seen"),
+            sa.func.count().label("requests"),
+        )
+        .where(unresolved, requests.c.normalized_name.not_in(resolved))
+        .group_by(requests.c.normalized_name)
+    )
+
+
+def unknown_from_database(
+    engine: sa.Engine, *, run_counts: Mapping[str, int] | None = None
+) -> list[UnknownCompany]:
+    """Every name still unknown in the queue, most frequent first (see the module doc)."""
+    run_counts = run_counts or {}
+    statement = _unknown_requests_stmt()
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(statement).all()
+    except sa.exc.DBAPIError as exc:
+        raise StorageError(
+            "cannot read enrichment requests", error_type=type(exc.orig).__name__
+        ) from exc
+    first_seen_type = tables.UtcDateTime()
+    companies = []
+    for row in rows:
+        moment = row.first_seen
+        if not isinstance(moment, dt.datetime) or moment.tzinfo is None:
+            moment = first_seen_type.process_result_value(moment, engine.dialect)
+        companies.append(
+            UnknownCompany(
+                company_name=str(row.raw_name).strip(),
+                temporary_id=str(row.temp_id),
+                first_seen=moment or dt.datetime.min.replace(tzinfo=dt.UTC),
+                occurrence_count=run_counts.get(str(row.temp_id), int(row.requests)),
+            )
+        )
+    companies.sort(key=lambda c: (-c.occurrence_count, c.first_seen, c.temporary_id))
+    return companies
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportResult:
+    """Outcome of an import: rows read, mappings inserted, already present (skipped)."""
+
+    rows: int
+    inserted: int
+    skipped: int
+
+    def to_dict(self) -> dict[str, int]:
+        return {"rows": self.rows, "inserted": self.inserted, "skipped": self.skipped}
+
+
+def _pick(columns: list[str], candidates: tuple[str, ...], role: str, path: Path) -> str:
+    for candidate in candidates:
+        if candidate in columns:
+            return candidate
+    raise InputError(
+        f"{path.name}: missing the {role} column (expected one of: {', '.join(candidates)}; "
+        f"found: {', '.join(columns) or 'none'})"
+    )
+
+
+def _validated_records(frame: pd.DataFrame, path: Path, first_line: int) -> list[MappingRecord]:
+    name_col = _pick(list(frame.columns), IMPORT_NAME_COLUMNS, "company name", path)
+    id_col = _pick(list(frame.columns), IMPORT_ID_COLUMNS, "company id", path)
+    problems: list[str] = []
+    seen: dict[str, tuple[str, int]] = {}
+    records: list[MappingRecord] = []
+    for offset, (raw_name, raw_id) in enumerate(zip(frame[name_col], frame[id_col], strict=True)):
+        line = first_line + offset
+        key = normalizer.normalize_for_temp_id(raw_name)
+        company_id = "" if pd.isna(raw_id) else str(raw_id).strip()
+        if not key:
+            problems.append(f"line {line}: empty company name")
+            continue
+        if company_id.upper() in _PLACEHOLDERS:
+            problems.append(f"line {line}: empty or placeholder company id")
+            continue
+        if _TEMP_ID.fullmatch(company_id):
+            problems.append(f"line {line}: company id is a temporary id")
+            continue
+        if key in seen and seen[key][0] != company_id:
+            problems.append(f"line {line}: same name as line {seen[key][1]} with another id")
+            continue
+        seen.setdefault(key, (company_id, line))
+        records.append(
+            MappingRecord(
+                alias_name=key,
+                canonical_id=company_id,
+                match_type=tables.MatchType.MANUAL.value,
+                source=tables.MappingSource.MANUAL.value,
+            )
+        )
+    if problems:
+        shown = problems[:_MAX_REPORTED_ROWS]
+        more = len(problems) - len(shown)
+        detail = "; ".join(shown) + (f"; and {more} more" if more else "")
+        raise InputError(f"{path.name}: {len(problems)} bad row(s), nothing imported: {detail}")
+    return records
+
+
+def import_reviewed_mappings(
+    engine: sa.Engine, path: Path, *, sheet: str | None = None
+) -> ImportResult:
+    """Import a reviewed file as ``manual`` mappings, all or nothing (see the module doc)."""
+    frame = frames.read_frame(path, sheet=sheet)
+    # Line numbers as a spreadsheet shows them: the header is line 1.
+    records = _validated_records(frame, path, first_line=2)
+    with engine.begin() as conn:
+        result = CompanyMappingRepository(conn).insert_batch_with_conflict_check(records)
+        if result.conflicts:
+            # Leaving the transaction by an exception rolls back the inserted rows too.
+            raise InputError(
+                f"{path.name}: {result.conflicts} name(s) already map to a different company "
+                "id; nothing imported"
+            )
+    return ImportResult(rows=len(frame), inserted=result.inserted, skipped=result.skipped)
+
+
+def export_mappings(
+    engine: sa.Engine, match_types: Iterable[str] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Stored mappings as plain rows, by priority then alias, streamed."""
+    with engine.connect() as conn:
+        repository = CompanyMappingRepository(conn)
+        kinds = list(match_types) if match_types is not None else None
+        for match in repository.list_mappings(kinds):
+            yield {
+                "alias_name": match.alias_name,
+                "canonical_id": match.canonical_id,
+                "match_type": match.match_type,
+                "priority": match.priority,
+                "source": match.source,
+                "confidence": match.confidence,
+            }
