@@ -1,0 +1,284 @@
+"""``CompanyIdResolver.resolve_batch``: the five tiers of spec section 1, in order.
+
+1. YAML overrides (plan, account, hardcode, name, account_name; ``__EMPTY__`` excludes);
+2. DB cache — one ``lookup_batch`` for every distinct key of the rows still open;
+3. the existing company-id column, then the backflow of what it taught us;
+4. EQC sync lookups within the run's budget, most frequent names first;
+5. temporary ids, then one enqueue of every distinct name that got one.
+
+Each tier only sees rows still unresolved. The tier logic lives in :mod:`tiers` (pure,
+vectorized over distinct values); this module runs it, talks to the collaborators, counts
+and degrades: an exception in a tier is logged (tier, error type), counted in
+``statistics.tier_errors`` and the run goes on with the remaining tiers. Database work runs
+in a savepoint of the repository's connection, so a failing tier cannot poison the
+caller's transaction. Logs carry counts only — never names, keys or ids.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, nullcontext
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from work_data_hub.infrastructure.enrichment import tiers
+from work_data_hub.infrastructure.enrichment.types import (
+    YAML_LEVELS,
+    EnqueueResult,
+    EqcProviderProtocol,
+    MappingRepositoryProtocol,
+    MatchResult,
+    ResolutionResult,
+    ResolutionStatistics,
+    ResolutionStrategy,
+)
+from work_data_hub.settings import DEV_ALIAS_SALT
+from work_data_hub.utils.logging import get_logger
+
+__all__ = ["TIER_NAMES", "CompanyIdResolver"]
+
+log = get_logger(__name__)
+
+#: Names of the steps of a run, as used in ``timings_ms`` and ``tier_errors``.
+TIER_NAMES: tuple[str, ...] = (
+    "yaml",
+    "db_cache",
+    "existing_column",
+    "backflow",
+    "eqc_sync",
+    "temp_id",
+    "async_queue",
+)
+
+
+class _Run:
+    """The state of one ``resolve_batch`` call: ids so far and the rows still open."""
+
+    def __init__(self, keys: tiers.FrameKeys, strategy: ResolutionStrategy) -> None:
+        self.keys = keys
+        self.strategy = strategy
+        self.ids = np.full(keys.n_rows, None, dtype=object)
+        self.open = np.ones(keys.n_rows, dtype=bool)
+        self.stats = ResolutionStatistics(
+            total_rows=keys.n_rows,
+            yaml_hits=dict.fromkeys(YAML_LEVELS, 0),
+            backflow_stats={"inserted": 0, "skipped": 0, "conflicts": 0},
+        )
+
+    def settle(self, found: tiers.Objects) -> tiers.Mask:
+        """Take ids found for open rows; returns the rows settled by them."""
+        hit: tiers.Mask = self.open & tiers.found(found)
+        self.ids[hit] = found[hit]
+        self.open &= ~hit
+        return hit
+
+
+class CompanyIdResolver:
+    """Gives every row of a frame a company id: a real one where known, else a temporary one.
+
+    ``yaml_overrides`` is what ``load_company_id_overrides`` returns (name keys may also be
+    given raw: they are normalized here). Without ``mapping_repository`` the DB cache,
+    backflow and enqueue are skipped; without ``eqc_provider`` the EQC tier is. ``salt`` is
+    the HMAC key of temporary ids; ``None`` means the development salt — entry points pass
+    ``Settings.alias_salt``.
+    """
+
+    def __init__(
+        self,
+        yaml_overrides: Mapping[str, Mapping[Any, Any]] | None = None,
+        mapping_repository: MappingRepositoryProtocol | None = None,
+        eqc_provider: EqcProviderProtocol | None = None,
+        salt: str | None = None,
+    ) -> None:
+        self._overrides = tiers.prepare_overrides(yaml_overrides)
+        self._repository = mapping_repository
+        self._provider = eqc_provider
+        self._salt = DEV_ALIAS_SALT if salt is None else salt
+
+    def resolve_batch(
+        self, df: pd.DataFrame, strategy: ResolutionStrategy | None = None
+    ) -> ResolutionResult:
+        """Resolve ``df`` (never modified) into a copy with ``strategy.output_column``.
+
+        The output column has pandas ``string`` dtype with ``<NA>`` for rows excluded or
+        unresolved; index and row order are those of ``df``. Raises ``ValueError`` when the
+        customer-name column is missing.
+        """
+        strategy = strategy or ResolutionStrategy()
+        started = time.perf_counter()
+        keys = tiers.build_frame_keys(df, strategy)
+        run = _Run(keys, strategy)
+        run.stats.timings_ms["prepare"] = _ms_since(started)
+
+        self._yaml_tier(run)
+        if self._repository is not None:
+            self._cache_tier(run)
+        if strategy.company_id_column in df.columns:
+            self._existing_tier(run)
+        if self._provider is not None and strategy.sync_lookup_budget > 0:
+            self._eqc_tier(run, self._provider)
+        if strategy.generate_temp_ids:
+            self._temp_tier(run)
+
+        stats = run.stats
+        stats.unresolved = int(run.open.sum())
+        stats.plan_override_hits = stats.yaml_hits.get("plan", 0)
+        stats.enrichment_service_hits = stats.eqc_sync_hits
+        data = df.copy()
+        data[strategy.output_column] = pd.array(run.ids, dtype="string")
+        stats.timings_ms["total"] = _ms_since(started)
+        log.info(
+            "resolver.batch_resolved",
+            rows=stats.total_rows,
+            unresolved=stats.unresolved,
+            excluded=stats.excluded,
+            tier_errors=sum(stats.tier_errors.values()),
+            elapsed_ms=stats.timings_ms["total"],
+        )
+        return ResolutionResult(data=data, statistics=stats)
+
+    # -- tiers ---------------------------------------------------------------------------
+
+    def _yaml_tier(self, run: _Run) -> None:
+        if not any(self._overrides.values()):
+            return
+        with self._tier(run, "yaml") as log_counts:
+            outcome = tiers.yaml_tier(run.keys, run.open, self._overrides)
+            run.settle(outcome.ids)
+            excluded = outcome.excluded & run.open
+            run.open &= ~excluded
+            run.stats.yaml_hits = outcome.hits
+            run.stats.excluded = int(excluded.sum())
+            log_counts.update(hits=sum(outcome.hits.values()), excluded=run.stats.excluded)
+
+    def _cache_tier(self, run: _Run) -> None:
+        assert self._repository is not None
+        if not run.open.any():
+            return
+        with self._tier(run, "db_cache") as log_counts:
+            lookup = tiers.cache_lookup_keys(run.keys, run.open)
+            matches: list[MatchResult] = []
+            if lookup:
+                with self._savepoint():
+                    matches = self._repository.lookup_batch(lookup)
+            hits = run.settle(tiers.cache_tier(run.keys, run.open, matches))
+            run.stats.db_cache_hits = int(hits.sum())
+            log_counts.update(keys=len(lookup), hits=run.stats.db_cache_hits)
+
+    def _existing_tier(self, run: _Run) -> None:
+        resolved = np.zeros(run.keys.n_rows, dtype=bool)
+        with self._tier(run, "existing_column") as log_counts:
+            resolved = run.settle(tiers.existing_tier(run.keys, run.open))
+            run.stats.existing_column_hits = int(resolved.sum())
+            log_counts.update(hits=run.stats.existing_column_hits)
+        if self._repository is None or not run.strategy.enable_backflow or not resolved.any():
+            return
+        with self._tier(run, "backflow") as log_counts:
+            candidates = tiers.backflow_candidates(run.keys, resolved)
+            counts = {"inserted": 0, "skipped": 0, "conflicts": candidates.in_batch_conflicts}
+            if candidates.records:
+                with self._savepoint():
+                    result = self._repository.insert_batch_with_conflict_check(candidates.records)
+                counts["inserted"] = result.inserted
+                counts["skipped"] = result.skipped
+                counts["conflicts"] += result.conflicts
+            run.stats.backflow_stats = counts
+            log_counts.update(candidates=len(candidates.records), **counts)
+
+    def _eqc_tier(self, run: _Run, provider: EqcProviderProtocol) -> None:
+        found: dict[str, str] = {}
+        consumed = 0
+        budget = 0
+        with self._tier(run, "eqc_sync") as log_counts:
+            budget = max(0, min(run.strategy.sync_lookup_budget, provider.remaining_budget))
+            try:
+                for name in tiers.eqc_candidates(run.keys, run.open):
+                    if consumed >= budget or not provider.is_available:
+                        break
+                    consumed += 1  # spent whatever the outcome
+                    info = provider.lookup(name)
+                    company_id = None if info is None else tiers.clean_company_id(info.company_id)
+                    if company_id is not None:
+                        found[name] = company_id
+            finally:
+                # Hits found before a failure are still used.
+                hits = run.settle(tiers.ids_for_names(run.keys, run.open, found))
+                run.stats.eqc_sync_hits = int(hits.sum())
+                run.stats.budget_consumed = consumed
+                run.stats.budget_remaining = budget - consumed
+            log_counts.update(lookups=consumed, hits=run.stats.eqc_sync_hits)
+
+    def _temp_tier(self, run: _Run) -> None:
+        requests: list[dict[str, str]] = []
+        with self._tier(run, "temp_id") as log_counts:
+            found, per_key = tiers.temp_id_tier(run.keys, run.open, self._salt)
+            temp_rows = run.settle(found)
+            run.stats.temp_ids_generated = int(temp_rows.sum())
+            if self._repository is not None and run.strategy.enable_async_queue:
+                requests = tiers.enqueue_requests(run.keys, temp_rows, per_key)
+            log_counts.update(hits=run.stats.temp_ids_generated)
+        if not requests:
+            return
+        with self._tier(run, "async_queue") as log_counts:
+            result = self._enqueue_for_async_enrichment(requests)
+            run.stats.async_queued = result.queued_count
+            run.stats.async_queue_skipped = result.skipped_count
+            log_counts.update(
+                requests=len(requests),
+                queued=result.queued_count,
+                skipped=result.skipped_count,
+            )
+        if "async_queue" in run.stats.tier_errors:
+            run.stats.async_queue_errors += 1
+
+    def _enqueue_for_async_enrichment(self, requests: list[dict[str, str]]) -> EnqueueResult:
+        """One ``enqueue_for_enrichment`` call for every distinct new name, in a savepoint."""
+        assert self._repository is not None
+        with self._savepoint():
+            return self._repository.enqueue_for_enrichment(requests)
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    @contextmanager
+    def _tier(self, run: _Run, tier: str) -> Iterator[dict[str, int]]:
+        """Time a tier and log its counts (the body fills the yielded dict); log and count
+        an exception instead of letting it end the run."""
+        started = time.perf_counter()
+        counts: dict[str, int] = {}
+        try:
+            yield counts
+        except Exception as exc:
+            run.stats.timings_ms[tier] = _ms_since(started)
+            run.stats.tier_errors[tier] = run.stats.tier_errors.get(tier, 0) + 1
+            log.warning(
+                "resolver.tier_failed",
+                tier=tier,
+                error_type=getattr(exc, "error_type", None) or type(exc).__name__,
+                open_rows=int(run.open.sum()),
+                elapsed_ms=run.stats.timings_ms[tier],
+            )
+        else:
+            run.stats.timings_ms[tier] = _ms_since(started)
+            log.info(
+                "resolver.tier_done",
+                tier=tier,
+                open_rows=int(run.open.sum()),
+                elapsed_ms=run.stats.timings_ms[tier],
+                **counts,
+            )
+
+    def _savepoint(self) -> Any:
+        """A savepoint on the repository's connection, when it exposes one."""
+        connection = getattr(self._repository, "connection", None)
+        if connection is None:
+            # CompanyMappingRepository keeps the caller's connection here.
+            connection = getattr(self._repository, "_conn", None)
+        begin_nested = getattr(connection, "begin_nested", None)
+        return begin_nested() if callable(begin_nested) else nullcontext()
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
