@@ -1,0 +1,467 @@
+"""The enrichment worker: claims queued names, looks them up, records each outcome.
+
+One run loops over batches: recover expired leases, claim a batch under a lease, look the
+names up (a thread pool of ``concurrency`` lookups, paced by the finder's rate limiter),
+and commit each request's outcome in its own transaction:
+
+* hit → ``done`` with ``resolved_company_id``, the company and its mappings cached;
+* not found → ``done`` with a null id;
+* transient error (or any unexpected lookup error) → the retry policy: ``pending`` with
+  ``next_retry_at``, or ``failed`` with ``last_error`` at the attempt limit;
+* auth error → the run stops; claims not yet finished are released, attempts unchanged.
+
+A background thread renews the lease of the requests still held. A stop event (set by
+SIGINT/SIGTERM in :func:`run_worker`) lets in-flight lookups finish and releases the rest.
+SQL lives in :mod:`queue_repository`; logs carry counts only, ``worker_id`` bound.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+import structlog
+
+from work_data_hub.errors import EqcAuthError
+from work_data_hub.infrastructure.enrichment import queue_repository, retry_policy
+from work_data_hub.infrastructure.enrichment.queue_repository import ClaimedRequest
+from work_data_hub.infrastructure.enrichment.types import CompanyInfo
+from work_data_hub.utils import clock
+from work_data_hub.utils.logging import get_logger
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_IDLE_SLEEP_S",
+    "DEFAULT_LEASE",
+    "CacheWriter",
+    "CompanyFinder",
+    "LeaseConfig",
+    "WorkerRunStats",
+    "cache_with_eqc_provider",
+    "default_worker_id",
+    "process_enrichment_queue",
+    "run_worker",
+]
+
+DEFAULT_BATCH_SIZE = 50
+DEFAULT_LEASE = dt.timedelta(minutes=5)
+DEFAULT_IDLE_SLEEP_S = 5.0
+
+
+def _log() -> Any:
+    # Looked up per event (a few per batch) so a logging set-up made later still applies.
+    return get_logger(__name__)
+
+
+class CompanyFinder(Protocol):
+    """Looks one name up; raises ``EqcAuthError`` / ``EqcTransientError`` (``EqcClient``)."""
+
+    def find_company(self, name: str) -> CompanyInfo | None: ...
+
+
+#: Writes a hit to the mapping cache inside the outcome's transaction.
+CacheWriter = Callable[[sa.Connection, str, CompanyInfo], None]
+
+
+def cache_with_eqc_provider(conn: sa.Connection, normalized_name: str, info: CompanyInfo) -> None:
+    """Cache a hit the way the EQC provider does (company, ``eqc`` mappings, in a savepoint)."""
+    from work_data_hub.infrastructure.enrichment import (  # noqa: PLC0415 - provider is optional
+        eqc_provider,
+        mapping_repository,
+    )
+
+    repository = mapping_repository.CompanyMappingRepository(conn)
+    eqc_provider.cache_company_info(repository, normalized_name, info)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LeaseConfig:
+    """How long a claim is held, and how often the holder renews it."""
+
+    duration: dt.timedelta = DEFAULT_LEASE
+    renew_every: dt.timedelta | None = None  # default: a third of ``duration``
+
+    def __post_init__(self) -> None:
+        if self.duration <= dt.timedelta(0):
+            raise ValueError("lease duration must be positive")
+
+    @property
+    def renew_interval_s(self) -> float:
+        interval = self.renew_every or self.duration / 3
+        return max(interval.total_seconds(), 0.01)
+
+
+@dataclass(kw_only=True)
+class WorkerRunStats:
+    """Counts of one worker run."""
+
+    worker_id: str = ""
+    batches: int = 0
+    claimed: int = 0
+    resolved: int = 0
+    not_found: int = 0
+    retried: int = 0
+    failed: int = 0
+    released: int = 0
+    lost_leases: int = 0
+    recovered: int = 0
+    lookup_errors: int = 0
+    auth_failed: bool = False
+    stop_reason: str = "drained"
+    elapsed_ms: float = 0.0
+
+    @property
+    def done(self) -> int:
+        return self.resolved + self.not_found
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "done": self.done}
+
+
+def default_worker_id() -> str:
+    """``host-pid-random``: unique per worker, readable in ``locked_by``."""
+    return f"{socket.gethostname()[:80]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Options:
+    engine: sa.Engine
+    finder: CompanyFinder
+    worker_id: str
+    batch_size: int
+    concurrency: int
+    lease: LeaseConfig
+    retry: retry_policy.RetryConfig
+    cache: CacheWriter | None
+    now: Callable[[], dt.datetime]
+    stop_event: threading.Event
+
+
+class _Run:
+    """State of one run; one instance per call of the public functions."""
+
+    def __init__(self, options: _Options) -> None:
+        self.o = options
+        self.stats = WorkerRunStats(worker_id=options.worker_id)
+        self._lock = threading.Lock()
+        self._held: set[int] = set()
+        self._auth_failed = threading.Event()
+
+    @property
+    def stopping(self) -> bool:
+        return self.o.stop_event.is_set() or self._auth_failed.is_set()
+
+    def _count(self, field: str, amount: int = 1) -> None:
+        with self._lock:
+            setattr(self.stats, field, getattr(self.stats, field) + amount)
+
+    def run_batch(self, limit: int) -> int:
+        """Claim and process one batch; returns how many requests were claimed."""
+        engine, now = self.o.engine, self.o.now()
+        with engine.begin() as conn:
+            recovered = queue_repository.QueueRepository(conn).recover_expired(
+                now, max_attempts=self.o.retry.max_attempts
+            )
+        with engine.begin() as conn:
+            claims = queue_repository.QueueRepository(conn).claim_batch(
+                self.o.worker_id, limit, self.o.lease.duration, now
+            )
+        self._count("recovered", recovered)
+        if not claims:
+            return 0
+        self._count("batches")
+        self._count("claimed", len(claims))
+        with self._lock:
+            self._held = {claim.id for claim in claims}
+        with self._renewing():
+            if self.o.concurrency == 1:
+                for claim in claims:
+                    self._process(claim)
+            else:
+                with ThreadPoolExecutor(self.o.concurrency, "wdh-lookup") as pool:
+                    futures = [
+                        pool.submit(contextvars.copy_context().run, self._process, claim)
+                        for claim in claims
+                    ]
+                    for future in futures:
+                        future.result()
+        self._release_unfinished()
+        _log().debug("worker.batch_done", claimed=len(claims), **self._counts())
+        return len(claims)
+
+    def _counts(self) -> dict[str, int]:
+        s = self.stats
+        return {"resolved": s.resolved, "not_found": s.not_found, "retried": s.retried}
+
+    def _process(self, claim: ClaimedRequest) -> None:
+        if self.stopping:
+            return  # released after the batch, attempts unchanged
+        try:
+            info = self.o.finder.find_company(claim.raw_name)
+        except EqcAuthError as exc:
+            if not self._auth_failed.is_set():
+                _log().warning("worker.auth_failed", status_code=exc.status_code)
+            self._auth_failed.set()
+            return
+        except Exception as exc:  # per request: any lookup failure goes to the retry policy
+            self._record_failure(claim, exc)
+            return
+        self._record_hit_or_miss(claim, info)
+
+    def _record_hit_or_miss(self, claim: ClaimedRequest, info: CompanyInfo | None) -> None:
+        o = self.o
+        with o.engine.begin() as conn:
+            repo = queue_repository.QueueRepository(conn)
+            company_id = info.company_id if info is not None else None
+            owned = repo.mark_done(
+                claim.id, worker_id=o.worker_id, company_id=company_id, now=o.now()
+            )
+            if owned and info is not None and o.cache is not None:
+                o.cache(conn, claim.normalized_name, info)
+        self._finish(claim, owned, "resolved" if info is not None else "not_found")
+
+    def _record_failure(self, claim: ClaimedRequest, error: Exception) -> None:
+        o, now = self.o, self.o.now()
+        self._count("lookup_errors")
+        decision = retry_policy.decide_retry(claim.attempts + 1, now, o.retry)
+        label = retry_policy.error_label(error)
+        with o.engine.begin() as conn:
+            repo = queue_repository.QueueRepository(conn)
+            if decision.final:
+                owned = repo.mark_failed(claim.id, worker_id=o.worker_id, error=label, now=now)
+            else:
+                assert decision.next_retry_at is not None
+                owned = repo.mark_retry(
+                    claim.id,
+                    worker_id=o.worker_id,
+                    next_retry_at=decision.next_retry_at,
+                    error=label,
+                    now=now,
+                )
+        self._finish(claim, owned, "failed" if decision.final else "retried")
+
+    def _finish(self, claim: ClaimedRequest, owned: bool, outcome: str) -> None:
+        with self._lock:
+            self._held.discard(claim.id)
+        self._count(outcome if owned else "lost_leases")
+
+    def _release_unfinished(self) -> None:
+        with self._lock:
+            unfinished, self._held = sorted(self._held), set()
+        if unfinished:
+            with self.o.engine.begin() as conn:
+                released = queue_repository.QueueRepository(conn).release(
+                    unfinished, worker_id=self.o.worker_id, now=self.o.now()
+                )
+            self._count("released", released)
+
+    @contextmanager
+    def _renewing(self) -> Iterator[None]:
+        done = threading.Event()
+        thread = threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(self._renew_until, done),
+            name="wdh-lease-renewal",
+            daemon=True,
+        )
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
+
+    def _renew_until(self, done: threading.Event) -> None:
+        while not done.wait(self.o.lease.renew_interval_s):
+            with self._lock:
+                held = sorted(self._held)
+            if not held:
+                continue
+            try:
+                with self.o.engine.begin() as conn:
+                    queue_repository.QueueRepository(conn).renew_lease(
+                        self.o.worker_id, held, self.o.lease.duration, self.o.now()
+                    )
+            except Exception as exc:  # renewal is retried on the next tick; recovery covers it
+                _log().warning("worker.lease_renewal_failed", error_type=type(exc).__name__)
+
+
+def _options(
+    engine: sa.Engine,
+    finder: CompanyFinder,
+    *,
+    worker_id: str | None,
+    batch_size: int,
+    concurrency: int,
+    lease: LeaseConfig | None,
+    retry: retry_policy.RetryConfig | None,
+    stop_event: threading.Event | None,
+    cache: CacheWriter | None,
+    now: Callable[[], dt.datetime] | None,
+) -> _Options:
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    return _Options(
+        engine=engine,
+        finder=finder,
+        worker_id=(worker_id or default_worker_id())[:128],
+        batch_size=batch_size,
+        concurrency=concurrency,
+        lease=lease or LeaseConfig(),
+        retry=retry or retry_policy.RetryConfig(),
+        cache=cache,
+        now=now or clock.utcnow,
+        stop_event=stop_event or threading.Event(),
+    )
+
+
+def _drain(run: _Run, max_requests: int | None, *, idle_sleep_s: float | None) -> None:
+    """Batches until the queue is empty (or, with ``idle_sleep_s``, until stopped)."""
+    while True:
+        if run.o.stop_event.is_set():
+            run.stats.stop_reason = "stopped"
+            return
+        remaining = None if max_requests is None else max_requests - run.stats.claimed
+        if remaining is not None and remaining <= 0:
+            run.stats.stop_reason = "max_requests"
+            return
+        limit = run.o.batch_size if remaining is None else min(run.o.batch_size, remaining)
+        claimed = run.run_batch(limit)
+        if run.stopping:
+            run.stats.auth_failed = run._auth_failed.is_set()
+            run.stats.stop_reason = "auth_error" if run.stats.auth_failed else "stopped"
+            return
+        if claimed == 0:
+            if idle_sleep_s is None:
+                run.stats.stop_reason = "drained"
+                return
+            run.o.stop_event.wait(idle_sleep_s)
+
+
+def _execute(run: _Run, max_requests: int | None, idle_sleep_s: float | None) -> WorkerRunStats:
+    started = time.perf_counter()
+    with structlog.contextvars.bound_contextvars(worker_id=run.o.worker_id):
+        try:
+            _drain(run, max_requests, idle_sleep_s=idle_sleep_s)
+        finally:
+            run.stats.elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+        stats = run.stats
+        _log().info(
+            "worker.run_done",
+            claimed=stats.claimed,
+            done=stats.done,
+            resolved=stats.resolved,
+            not_found=stats.not_found,
+            retried=stats.retried,
+            failed=stats.failed,
+            released=stats.released,
+            lost_leases=stats.lost_leases,
+            recovered=stats.recovered,
+            stop_reason=stats.stop_reason,
+            elapsed_ms=stats.elapsed_ms,
+        )
+    return stats
+
+
+def process_enrichment_queue(
+    engine: sa.Engine,
+    finder: CompanyFinder,
+    *,
+    worker_id: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_requests: int | None = None,
+    concurrency: int = 1,
+    lease: LeaseConfig | None = None,
+    retry: retry_policy.RetryConfig | None = None,
+    stop_event: threading.Event | None = None,
+    cache: CacheWriter | None = cache_with_eqc_provider,
+    now: Callable[[], dt.datetime] | None = None,
+) -> WorkerRunStats:
+    """Drain the ready part of the queue once (or up to ``max_requests`` claims) and return.
+
+    ``now`` replaces the clock (tests schedule retries with it); ``cache=None`` skips
+    writing hits to the mapping cache.
+    """
+    options = _options(
+        engine,
+        finder,
+        worker_id=worker_id,
+        batch_size=batch_size,
+        concurrency=concurrency,
+        lease=lease,
+        retry=retry,
+        stop_event=stop_event,
+        cache=cache,
+        now=now,
+    )
+    return _execute(_Run(options), max_requests, None)
+
+
+@contextmanager
+def _stop_on_signals(stop_event: threading.Event) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be installed from the main thread
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def handle(signum: int, _frame: object) -> None:
+        _log().info("worker.stop_requested", signal=signum)
+        stop_event.set()
+
+    for sig in previous:
+        signal.signal(sig, handle)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run_worker(
+    engine: sa.Engine,
+    finder: CompanyFinder,
+    *,
+    worker_id: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    concurrency: int = 1,
+    lease: LeaseConfig | None = None,
+    retry: retry_policy.RetryConfig | None = None,
+    stop_event: threading.Event | None = None,
+    cache: CacheWriter | None = cache_with_eqc_provider,
+    idle_sleep_s: float = DEFAULT_IDLE_SLEEP_S,
+    now: Callable[[], dt.datetime] | None = None,
+) -> WorkerRunStats:
+    """Work until stopped: SIGINT/SIGTERM (or ``stop_event``) finish in-flight lookups,
+    release the remaining claims and return; an auth error also ends the run.
+
+    An idle queue is polled every ``idle_sleep_s`` seconds.
+    """
+    stop = stop_event or threading.Event()
+    options = _options(
+        engine,
+        finder,
+        worker_id=worker_id,
+        batch_size=batch_size,
+        concurrency=concurrency,
+        lease=lease,
+        retry=retry,
+        stop_event=stop,
+        cache=cache,
+        now=now,
+    )
+    with _stop_on_signals(stop):
+        return _execute(_Run(options), None, idle_sleep_s)
