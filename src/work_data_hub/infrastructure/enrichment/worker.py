@@ -82,6 +82,8 @@ def cache_with_eqc_provider(conn: sa.Connection, normalized_name: str, info: Com
         mapping_repository,
     )
 
+    if info.confidence < eqc_provider.DEFAULT_MIN_CONFIDENCE:
+        return  # too weak to serve as a cache entry; the request still records the id
     repository = mapping_repository.CompanyMappingRepository(conn)
     eqc_provider.cache_company_info(repository, normalized_name, info)
 
