@@ -40,7 +40,10 @@ from work_data_hub.utils.logging import get_logger
 
 __all__ = ["TIER_NAMES", "CompanyIdResolver"]
 
-log = get_logger(__name__)
+
+def _log() -> Any:
+    # Fetched per use, not at import: logging may be configured (or captured) later.
+    return get_logger(__name__)
 
 #: Names of the steps of a run, as used in ``timings_ms`` and ``tier_errors``.
 TIER_NAMES: tuple[str, ...] = (
@@ -130,7 +133,7 @@ class CompanyIdResolver:
         data = df.copy()
         data[strategy.output_column] = pd.array(run.ids, dtype="string")
         stats.timings_ms["total"] = _ms_since(started)
-        log.info(
+        _log().info(
             "resolver.batch_resolved",
             rows=stats.total_rows,
             unresolved=stats.unresolved,
@@ -253,7 +256,7 @@ class CompanyIdResolver:
         except Exception as exc:
             run.stats.timings_ms[tier] = _ms_since(started)
             run.stats.tier_errors[tier] = run.stats.tier_errors.get(tier, 0) + 1
-            log.warning(
+            _log().warning(
                 "resolver.tier_failed",
                 tier=tier,
                 error_type=getattr(exc, "error_type", None) or type(exc).__name__,
@@ -262,7 +265,7 @@ class CompanyIdResolver:
             )
         else:
             run.stats.timings_ms[tier] = _ms_since(started)
-            log.info(
+            _log().info(
                 "resolver.tier_done",
                 tier=tier,
                 open_rows=int(run.open.sum()),

@@ -1,0 +1,286 @@
+"""The pure tier steps: key rules, lookups over distinct values, candidates and requests."""
+
+from __future__ import annotations
+
+import decimal
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from work_data_hub.infrastructure.enrichment import tiers
+from work_data_hub.infrastructure.enrichment.normalizer import normalize_for_temp_id
+from work_data_hub.infrastructure.enrichment.types import MatchResult, ResolutionStrategy
+
+STRATEGY = ResolutionStrategy()
+
+
+def frame(**columns: list[object]) -> pd.DataFrame:
+    names = {
+        "plan": "计划代码",
+        "name": "客户名称",
+        "account_name": "年金账户名",
+        "account": "年金账户号",
+        "existing": "公司代码",
+    }
+    return pd.DataFrame({names[k]: pd.Series(v, dtype=object) for k, v in columns.items()})
+
+
+def keys_of(df: pd.DataFrame) -> tiers.FrameKeys:
+    return tiers.build_frame_keys(df, STRATEGY)
+
+
+def all_rows(keys: tiers.FrameKeys) -> tiers.Mask:
+    return np.ones(keys.n_rows, dtype=bool)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(" P001 ", "P001", id="text-trimmed"),
+        pytest.param(12345, "12345", id="int"),
+        pytest.param(12345.0, "12345", id="whole-float"),
+        pytest.param(np.int64(7), "7", id="numpy-int"),
+        pytest.param(np.float64(7.0), "7", id="numpy-whole-float"),
+        pytest.param(1.5, "1.5", id="fraction"),
+        pytest.param(decimal.Decimal("12.00"), "12", id="whole-decimal"),
+        pytest.param(decimal.Decimal("1.25"), "1.25", id="decimal"),
+        pytest.param(decimal.Decimal("NaN"), "", id="decimal-nan"),
+        pytest.param(float("nan"), "", id="nan"),
+        pytest.param(float("inf"), "", id="inf"),
+        pytest.param(None, "", id="none"),
+        pytest.param(pd.NA, "", id="pd-na"),
+        pytest.param(pd.NaT, "", id="nat"),
+        pytest.param(True, "", id="bool"),
+        pytest.param(b"P1", "", id="bytes"),
+        pytest.param("   ", "", id="blank"),
+    ],
+)
+def test_canonical_code(value: object, expected: str) -> None:
+    assert tiers.canonical_code(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value", ["", "  ", "N", "na", "N/A", "n/a", "None", "NULL", "nan", "NaN", "__EMPTY__", None]
+)
+def test_clean_company_id_rejects_blanks_and_placeholders(value: object) -> None:
+    assert tiers.clean_company_id(value) is None
+
+
+def test_clean_company_id_trims_valid_ids() -> None:
+    assert tiers.clean_company_id(" 614810477 ") == "614810477"
+    assert tiers.clean_company_id(614810477.0) == "614810477"
+
+
+def test_is_temp_id_matches_only_the_temp_id_shape() -> None:
+    assert tiers.is_temp_id("IN44BFWSKCTQ2YFXL5")
+    assert not tiers.is_temp_id("IN44BFWSKCTQ2YFXL")  # 15 characters
+    assert not tiers.is_temp_id("IN44BFWSKCTQ2YFXL1")  # 1 is not Base32
+    assert not tiers.is_temp_id("614810477")
+
+
+def test_key_columns_are_factorized_over_distinct_values() -> None:
+    keys = keys_of(frame(plan=["P1", " P1", 1.0, None], name=["甲公司", "甲公司 ", "乙", "甲公司"]))
+    assert keys.plan.keys.tolist() == ["P1", "1"]
+    assert keys.plan.codes.tolist() == [0, 0, 1, -1]
+    assert keys.name.codes.tolist() == [0, 0, 1, 0]
+    assert keys.hardcode.keys.tolist() == ["P1|甲公司", "1|乙"]
+    assert keys.hardcode.codes.tolist() == [0, 0, 1, -1]
+
+
+def test_missing_optional_columns_give_empty_key_columns() -> None:
+    keys = keys_of(frame(name=["甲公司"]))
+    for column in (keys.plan, keys.account, keys.hardcode, keys.account_name, keys.existing):
+        assert column.codes.tolist() == [-1]
+
+
+def test_missing_customer_column_names_expected_and_present_columns() -> None:
+    with pytest.raises(ValueError, match=r"客户名称.*present columns: \['计划代码'\]"):
+        keys_of(frame(plan=["P1"]))
+
+
+def test_names_that_normalize_to_empty_have_no_key() -> None:
+    keys = keys_of(frame(name=["", "N/A", None, float("nan"), 42, "已转出"]))
+    assert keys.name.codes.tolist() == [-1] * 6
+
+
+def test_prepare_overrides_normalizes_name_keys_and_trims_codes() -> None:
+    prepared = tiers.prepare_overrides(
+        {
+            "plan": {" P1 ": "1", 12345: 99},
+            "name": {"ＡＢＣ公司（集团）": "2"},
+            "hardcode": {"P1|中国平安-已转出": "3"},
+            "account_name": {" abc公司 ": "__EMPTY__"},
+        }
+    )
+    assert prepared["plan"] == {"P1": "1", "12345": "99"}
+    assert prepared["name"] == {"ABC公司": "2"}
+    assert prepared["hardcode"] == {"P1|中国平安": "3"}
+    assert prepared["account_name"] == {"ABC公司": "__EMPTY__"}
+    assert prepared["account"] == {}
+
+
+def test_prepare_overrides_drops_placeholder_ids_and_bad_hardcode_keys() -> None:
+    prepared = tiers.prepare_overrides(
+        {"plan": {"P1": "N/A", "P2": " "}, "hardcode": {"no-separator": "1", "|甲": "2"}}
+    )
+    assert prepared["plan"] == {}
+    assert prepared["hardcode"] == {}
+
+
+def test_prepare_overrides_rejects_unknown_level() -> None:
+    with pytest.raises(ValueError, match="unknown override level 'plans'"):
+        tiers.prepare_overrides({"plans": {}})
+
+
+def test_prepare_overrides_rejects_two_spellings_with_two_ids() -> None:
+    with pytest.raises(ValueError, match="'name' maps one key to two different ids"):
+        tiers.prepare_overrides({"name": {"ABC公司": "1", "ＡＢＣ公司": "2"}})
+
+
+def test_yaml_tier_respects_level_order_and_open_rows() -> None:
+    keys = keys_of(frame(plan=["P1", "P1", "P2"], name=["甲", "甲", "乙"]))
+    overrides = tiers.prepare_overrides({"plan": {"P1": "10"}, "name": {"甲": "20", "乙": "30"}})
+    open_rows = np.array([True, False, True])
+    outcome = tiers.yaml_tier(keys, open_rows, overrides)
+    assert outcome.ids.tolist() == ["10", None, "30"]
+    assert outcome.hits == {"plan": 1, "account": 0, "hardcode": 0, "name": 1, "account_name": 0}
+
+
+def test_yaml_tier_marks_exclusions() -> None:
+    keys = keys_of(frame(name=["甲", "乙"]))
+    outcome = tiers.yaml_tier(
+        keys, all_rows(keys), tiers.prepare_overrides({"name": {"甲": "__EMPTY__"}})
+    )
+    assert outcome.excluded.tolist() == [True, False]
+    assert outcome.ids.tolist() == [None, None]
+    assert sum(outcome.hits.values()) == 0
+
+
+def test_cache_lookup_keys_cover_all_match_types_once_for_open_rows() -> None:
+    keys = keys_of(
+        frame(
+            plan=["P1", "P1", "P9"],
+            account=["A1", "A1", "A9"],
+            name=["甲", "甲", "丙"],
+            account_name=["甲账户", "甲账户", "丙账户"],
+        )
+    )
+    lookup = tiers.cache_lookup_keys(keys, np.array([True, True, False]))
+    assert sorted(lookup) == sorted(
+        [
+            ("甲", "manual"),
+            ("P1", "plan"),
+            ("A1", "account"),
+            ("P1|甲", "hardcode"),
+            ("甲", "name"),
+            ("甲账户", "account_name"),
+            ("甲", "eqc"),
+        ]
+    )
+
+
+def _match(alias: str, company_id: str, match_type: str, priority: int) -> MatchResult:
+    return MatchResult(
+        alias_name=alias,
+        canonical_id=company_id,
+        match_type=match_type,
+        priority=priority,
+        source="internal",
+        confidence=1.0,
+    )
+
+
+def test_cache_tier_picks_lowest_priority_number_among_valid_hits() -> None:
+    keys = keys_of(frame(plan=["P1", "P2"], name=["甲", "乙"]))
+    matches = [
+        _match("甲", "eqc-id", "eqc", 6),
+        _match("P1", "plan-id", "plan", 1),
+        _match("甲", "manual-id", "manual", 0),
+        _match("乙", "NULL", "manual", 0),  # placeholder: ignored
+        _match("乙", "name-id", "name", 4),
+    ]
+    assert tiers.cache_tier(keys, all_rows(keys), matches).tolist() == ["manual-id", "name-id"]
+
+
+def test_existing_tier_uses_only_valid_values() -> None:
+    keys = keys_of(frame(name=["甲", "乙", "丙", "丁"], existing=[" 61 ", "N/A", None, 62.0]))
+    assert tiers.existing_tier(keys, all_rows(keys)).tolist() == ["61", None, None, "62"]
+
+
+def test_backflow_candidates_learn_four_keys_without_temp_ids() -> None:
+    keys = keys_of(
+        frame(
+            plan=["P1", "P2"],
+            account=["A1", "A2"],
+            name=["甲", "乙"],
+            account_name=["甲账户", "乙账户"],
+            existing=["61", "IN44BFWSKCTQ2YFXL5"],
+        )
+    )
+    candidates = tiers.backflow_candidates(keys, all_rows(keys))
+    learned = {(r.alias_name, r.match_type, r.canonical_id) for r in candidates.records}
+    assert learned == {
+        ("P1", "plan", "61"),
+        ("A1", "account", "61"),
+        ("甲", "name", "61"),
+        ("甲账户", "account_name", "61"),
+    }
+    assert {r.source for r in candidates.records} == {"pipeline_backflow"}
+    assert candidates.in_batch_conflicts == 0
+
+
+def test_backflow_candidates_are_deduplicated_and_skip_ambiguous_keys() -> None:
+    keys = keys_of(
+        frame(plan=["P1", "P1", "P1"], name=["甲", "甲", "乙"], existing=["61", "61", "62"])
+    )
+    candidates = tiers.backflow_candidates(keys, all_rows(keys))
+    learned = [(r.alias_name, r.match_type, r.canonical_id) for r in candidates.records]
+    assert learned == [("甲", "name", "61"), ("乙", "name", "62")]
+    assert candidates.in_batch_conflicts == 2  # P1 seen with 61 and 62
+
+
+def test_eqc_candidates_most_frequent_first_ties_by_first_appearance() -> None:
+    keys = keys_of(frame(name=["乙", "甲", "甲", "丙", "丁", "丁", "", "乙"]))
+    assert tiers.eqc_candidates(keys, all_rows(keys)) == ["乙", "甲", "丁", "丙"]
+
+
+def test_eqc_candidates_only_from_open_rows() -> None:
+    keys = keys_of(frame(name=["甲", "甲", "乙"]))
+    assert tiers.eqc_candidates(keys, np.array([False, False, True])) == ["乙"]
+
+
+def test_temp_id_tier_hashes_distinct_names() -> None:
+    from work_data_hub.infrastructure.enrichment.normalizer import generate_temp_company_id
+
+    keys = keys_of(frame(name=["中国平安-已转出", "中国平安", "", "乙"]))
+    ids, per_key = tiers.temp_id_tier(keys, all_rows(keys), "salt")
+    expected = generate_temp_company_id("中国平安", "salt")
+    assert ids.tolist() == [expected, expected, None, generate_temp_company_id("乙", "salt")]
+    assert len([v for v in per_key.tolist() if v is not None]) == 2
+
+
+def test_enqueue_requests_use_most_frequent_raw_spelling() -> None:
+    raw = ["中国平安-已转出", "中国平安", "中国平安", "乙", "乙-终止", "乙-终止"]
+    keys = keys_of(frame(name=raw))
+    rows = all_rows(keys)
+    _, per_key = tiers.temp_id_tier(keys, rows, "salt")
+    requests = tiers.enqueue_requests(keys, rows, per_key)
+    assert [(r["raw_name"], r["normalized_name"]) for r in requests] == [
+        ("中国平安", "中国平安"),
+        ("乙-终止", normalize_for_temp_id("乙")),
+    ]
+
+
+def test_enqueue_requests_drop_nul_from_raw_name() -> None:
+    keys = keys_of(frame(name=["甲\x00公司"]))
+    _, per_key = tiers.temp_id_tier(keys, all_rows(keys), "salt")
+    assert tiers.enqueue_requests(keys, all_rows(keys), per_key)[0]["raw_name"] == "甲公司"
+
+
+def test_empty_frame_gives_empty_results() -> None:
+    keys = keys_of(frame(name=[]))
+    rows = all_rows(keys)
+    assert tiers.cache_lookup_keys(keys, rows) == []
+    assert tiers.eqc_candidates(keys, rows) == []
+    assert tiers.enqueue_requests(keys, rows, tiers.temp_id_tier(keys, rows, "s")[1]) == []
