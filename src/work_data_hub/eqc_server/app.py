@@ -1,0 +1,412 @@
+"""Request handling of the local EQC server: routes, token check, faults, call log.
+
+:class:`EqcApp` turns a request (path with query, headers) into an :class:`Answer`
+without touching sockets, so it is tested directly; ``server.py`` does the HTTP I/O.
+
+Answers follow the EQC contract (spec section 3):
+
+* ``GET /kg-api-hfd/api/search/?key=…`` → ``{"list": [{companyId, companyFullName,
+  unite_code, type}], "total": n}`` (``[]`` when nothing matches);
+* ``GET /kg-api-hfd/api/search/findDepart?targetId=…`` → ``{"businessInfodto": {…}}``
+  with ``former_names`` as a list, or 404 ``{"error": "NotFound"}``;
+* ``GET /kg-api-hfd/api/search/findLabels?targetId=…`` → ``{"labels": [{type, name}]}``;
+* a missing or wrong ``token`` header → 401 ``{"error": "Unauthorized"}``; after the
+  token-expiry switch's N calls → 200 ``{"error": "TokenExpired"}``.
+
+:class:`FaultSwitches` are read and changed at runtime from any thread; :class:`CallLog`
+records every answered call so tests can count them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
+
+from work_data_hub.eqc_server.registry import Company, Registry
+
+__all__ = [
+    "DETAIL_PATH",
+    "LABELS_PATH",
+    "SEARCH_PATH",
+    "Answer",
+    "CallLog",
+    "CallRecord",
+    "EqcApp",
+    "FaultSwitches",
+    "Rule",
+]
+
+SEARCH_PATH = "/kg-api-hfd/api/search/"
+DETAIL_PATH = "/kg-api-hfd/api/search/findDepart"
+LABELS_PATH = "/kg-api-hfd/api/search/findLabels"
+#: How long a hanging answer sleeps, far beyond any sensible client timeout (seconds).
+DEFAULT_HANG_S = 300.0
+
+LatencyDistribution = Literal["fixed", "uniform", "exponential"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Answer:
+    """What the server sends: a status, a JSON body, extra headers; optionally hang first."""
+
+    status: int
+    body: Mapping[str, Any]
+    headers: Mapping[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+    hang_s: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rule:
+    """A per-key override for tests: answer ``status`` (and ``body``) for this key/targetId.
+
+    ``times`` limits how often the rule fires (``None`` = always); ``hang`` makes the
+    matching calls hang instead; ``retry_after`` adds the header to a 429.
+    """
+
+    status: int = 503
+    body: Mapping[str, Any] | None = None
+    times: int | None = None
+    hang: bool = False
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallRecord:
+    """One answered call: what was asked and with which status it was answered."""
+
+    path: str
+    key: str | None
+    target_id: str | None
+    status: int
+    timestamp: float
+    monotonic: float
+    fault: str | None = None
+
+
+class CallLog:
+    """Thread-safe record of every call the server answered."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: list[CallRecord] = []
+
+    def append(self, record: CallRecord) -> None:
+        with self._lock:
+            self._records.append(record)
+
+    def records(self) -> list[CallRecord]:
+        """A snapshot of all records, oldest first."""
+        with self._lock:
+            return list(self._records)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._records)
+
+    def count(self, path: str | None = None, *, status: int | None = None) -> int:
+        """Calls to ``path`` (any path when ``None``), optionally only with ``status``."""
+        return sum(
+            1
+            for record in self.records()
+            if (path is None or record.path == path) and (status is None or record.status == status)
+        )
+
+    def keys(self) -> list[str]:
+        """The search keys asked for, in order."""
+        return [r.key for r in self.records() if r.path == SEARCH_PATH and r.key is not None]
+
+    def max_in_window(self, window_s: float) -> int:
+        """The largest number of calls that arrived within any ``window_s`` seconds."""
+        moments = sorted(r.monotonic for r in self.records())
+        best = 0
+        start = 0
+        for end, moment in enumerate(moments):
+            while moment - moments[start] >= window_s:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
+
+    def clear(self) -> None:
+        with self._lock:
+            self._records.clear()
+
+
+class FaultSwitches:
+    """Fault injection settings, changed at runtime with :meth:`set` (thread-safe).
+
+    * ``latency_ms`` — added to every answer; with ``latency_distribution`` ``"uniform"``
+      drawn from ``[latency_ms, latency_max_ms]``, with ``"exponential"`` of mean
+      ``latency_ms``;
+    * ``error_rate`` — share of calls answered ``error_status`` (5xx);
+    * ``rate_429`` — share of calls answered 429 with ``Retry-After: retry_after_s``;
+    * ``token_expires_after`` — after this many authorized calls (counted from when it was
+      set) every call answers ``{"error": "TokenExpired"}``;
+    * ``hang_rate`` — share of calls that sleep ``hang_s`` before answering (interrupted
+      when the server stops);
+    * rules — per key/targetId overrides (:meth:`add_rule`), checked before the rates.
+
+    Random draws come from one seeded generator, so a single-threaded test sees the same
+    sequence of faults every run.
+    """
+
+    _FIELDS = (
+        "latency_ms",
+        "latency_max_ms",
+        "latency_distribution",
+        "error_rate",
+        "error_status",
+        "rate_429",
+        "retry_after_s",
+        "token_expires_after",
+        "hang_rate",
+        "hang_s",
+    )
+
+    def __init__(self, *, seed: int = 0, **switches: Any) -> None:
+        self._lock = threading.Lock()
+        self._rng = random.Random(seed)  # noqa: S311 - reproducible faults, not secrets
+        self.latency_ms = 0.0
+        self.latency_max_ms: float | None = None
+        self.latency_distribution: LatencyDistribution = "fixed"
+        self.error_rate = 0.0
+        self.error_status = 503
+        self.rate_429 = 0.0
+        self.retry_after_s: float | None = 1.0
+        self.token_expires_after: int | None = None
+        self.hang_rate = 0.0
+        self.hang_s = DEFAULT_HANG_S
+        self._authorized_calls = 0
+        self._rules: dict[str, Rule] = {}
+        self._rule_hits: dict[str, int] = {}
+        self.set(**switches)
+
+    def set(self, **switches: Any) -> None:
+        """Change switches by name; unknown names raise ``ValueError``."""
+        unknown = sorted(set(switches) - set(self._FIELDS))
+        if unknown:
+            raise ValueError(f"unknown fault switches: {', '.join(unknown)}")
+        with self._lock:
+            for name, value in switches.items():
+                setattr(self, name, value)
+            if "token_expires_after" in switches:
+                self._authorized_calls = 0
+
+    def reset(self) -> None:
+        """All switches off, rules cleared."""
+        self.set(
+            latency_ms=0.0,
+            latency_max_ms=None,
+            latency_distribution="fixed",
+            error_rate=0.0,
+            error_status=503,
+            rate_429=0.0,
+            retry_after_s=1.0,
+            token_expires_after=None,
+            hang_rate=0.0,
+            hang_s=DEFAULT_HANG_S,
+        )
+        self.clear_rules()
+
+    def add_rule(self, key: str, rule: Rule | None = None, **fields: Any) -> None:
+        """Answer calls for this search key or targetId per ``rule`` (or ``Rule(**fields)``)."""
+        with self._lock:
+            self._rules[key] = rule if rule is not None else Rule(**fields)
+            self._rule_hits[key] = 0
+
+    def clear_rules(self) -> None:
+        with self._lock:
+            self._rules.clear()
+            self._rule_hits.clear()
+
+    def snapshot(self) -> dict[str, Any]:
+        """Current switch values (for display)."""
+        with self._lock:
+            return {name: getattr(self, name) for name in self._FIELDS}
+
+    # -- decisions, each under the lock -------------------------------------------------
+
+    def draw_latency_s(self) -> float:
+        with self._lock:
+            base = max(0.0, self.latency_ms)
+            if self.latency_distribution == "uniform" and self.latency_max_ms is not None:
+                value = self._rng.uniform(base, max(base, self.latency_max_ms))
+            elif self.latency_distribution == "exponential" and base > 0:
+                value = self._rng.expovariate(1.0 / base)
+            else:
+                value = base
+        return value / 1000.0
+
+    def count_authorized_call(self) -> bool:
+        """Count one authorized call; ``True`` when the token has expired by now."""
+        with self._lock:
+            self._authorized_calls += 1
+            limit = self.token_expires_after
+            return limit is not None and self._authorized_calls > limit
+
+    def match_rule(self, keys: tuple[str | None, ...]) -> Rule | None:
+        with self._lock:
+            for key in keys:
+                if key is None or key not in self._rules:
+                    continue
+                rule = self._rules[key]
+                if rule.times is not None and self._rule_hits[key] >= rule.times:
+                    continue
+                self._rule_hits[key] += 1
+                return rule
+        return None
+
+    def draw(self) -> tuple[bool, bool, bool]:
+        """(hang, 429, error) for one call."""
+        with self._lock:
+            hang = self.hang_rate > 0 and self._rng.random() < self.hang_rate
+            limited = self.rate_429 > 0 and self._rng.random() < self.rate_429
+            failed = self.error_rate > 0 and self._rng.random() < self.error_rate
+            return hang, limited, failed
+
+
+def _retry_after_header(seconds: float | None) -> dict[str, str]:
+    if seconds is None:
+        return {}
+    text = str(int(seconds)) if float(seconds).is_integer() else f"{seconds:g}"
+    return {"Retry-After": text}
+
+
+def _first(query: Mapping[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    return values[0] if values else None
+
+
+class EqcApp:
+    """Answers EQC requests from a :class:`Registry`, applying faults and logging calls."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        token: str,
+        *,
+        faults: FaultSwitches | None = None,
+        calls: CallLog | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.registry = registry
+        self._token = token
+        self.faults = faults if faults is not None else FaultSwitches()
+        self.calls = calls if calls is not None else CallLog()
+        self._wall_clock = wall_clock
+
+    def __repr__(self) -> str:
+        return f"EqcApp(companies={len(self.registry)})"
+
+    def handle(self, target: str, headers: Mapping[str, str]) -> Answer:
+        """The answer to ``GET target`` with ``headers``; the call is recorded."""
+        parts = urlsplit(target)
+        query = parse_qs(parts.query, keep_blank_values=True)
+        key = _first(query, "key")
+        target_id = _first(query, "targetId")
+        answer, fault = self._decide(parts.path, key, target_id, headers)
+        self.calls.append(
+            CallRecord(
+                path=parts.path,
+                key=key,
+                target_id=target_id,
+                status=answer.status,
+                timestamp=self._wall_clock(),
+                monotonic=time.monotonic(),
+                fault=fault,
+            )
+        )
+        return answer
+
+    def _decide(
+        self, path: str, key: str | None, target_id: str | None, headers: Mapping[str, str]
+    ) -> tuple[Answer, str | None]:
+        delay = self.faults.draw_latency_s()
+        answer, fault = self._answer(path, key, target_id, headers)
+        return dataclasses.replace(answer, delay_s=delay), fault
+
+    def _answer(
+        self, path: str, key: str | None, target_id: str | None, headers: Mapping[str, str]
+    ) -> tuple[Answer, str | None]:
+        if path not in (SEARCH_PATH, DETAIL_PATH, LABELS_PATH):
+            return Answer(status=404, body={"error": "NoSuchPath"}), None
+        token = next((v for k, v in headers.items() if k.lower() == "token"), None)
+        if token != self._token:
+            return Answer(status=401, body={"error": "Unauthorized"}), "unauthorized"
+        if self.faults.count_authorized_call():
+            return Answer(status=200, body={"error": "TokenExpired"}), "token_expired"
+        rule = self.faults.match_rule((key, target_id))
+        if rule is not None:
+            return self._rule_answer(rule, path, key, target_id), "rule"
+        hang, limited, failed = self.faults.draw()
+        if hang:
+            normal = self._route(path, key, target_id)
+            return dataclasses.replace(normal, hang_s=self.faults.hang_s), "hang"
+        if limited:
+            headers_429 = _retry_after_header(self.faults.retry_after_s)
+            return Answer(status=429, body={"error": "TooManyRequests"}, headers=headers_429), (
+                "rate_limited"
+            )
+        if failed:
+            status = self.faults.error_status
+            return Answer(status=status, body={"error": "ServerError"}), "error"
+        return self._route(path, key, target_id), None
+
+    def _rule_answer(self, rule: Rule, path: str, key: str | None, target_id: str | None) -> Answer:
+        if rule.hang:
+            return dataclasses.replace(self._route(path, key, target_id), hang_s=self.faults.hang_s)
+        body = rule.body if rule.body is not None else {"error": f"HTTP{rule.status}"}
+        return Answer(status=rule.status, body=body, headers=_retry_after_header(rule.retry_after))
+
+    def _route(self, path: str, key: str | None, target_id: str | None) -> Answer:
+        if path == SEARCH_PATH:
+            if key is None:
+                return Answer(status=400, body={"error": "MissingKey"})
+            hits = self.registry.search(key)
+            rows = [_search_row(company, match_type) for company, match_type in hits]
+            return Answer(status=200, body={"list": rows, "total": len(rows)})
+        company = self.registry.get(target_id or "")
+        if company is None:
+            return Answer(status=404, body={"error": "NotFound"})
+        if path == DETAIL_PATH:
+            return Answer(status=200, body={"businessInfodto": _detail(company)})
+        return Answer(status=200, body={"labels": _labels(company)})
+
+
+def _search_row(company: Company, match_type: str) -> dict[str, Any]:
+    return {
+        "companyId": company.company_id,
+        "companyFullName": company.full_name,
+        "unite_code": company.unite_code,
+        "type": match_type,
+        "regStatus": company.status,
+    }
+
+
+def _detail(company: Company) -> dict[str, Any]:
+    return {
+        "companyId": company.company_id,
+        "companyFullName": company.full_name,
+        "unite_code": company.unite_code,
+        "legal_person_name": company.legal_person,
+        "registered_capital": company.registered_capital,
+        "reg_status": company.status,
+        "establish_date": company.established,
+        "industry": company.industry,
+        "region": company.region,
+        "former_names": list(company.former_names),
+        "branches": list(company.branch_names),
+    }
+
+
+def _labels(company: Company) -> list[dict[str, str]]:
+    labels = [{"type": "资质", "name": label} for label in company.labels]
+    labels.append({"type": "行业", "name": company.industry})
+    labels.append({"type": "地区", "name": company.region})
+    return labels

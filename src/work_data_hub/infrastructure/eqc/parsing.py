@@ -1,0 +1,128 @@
+"""EQC JSON → :class:`CompanyInfo`: pure functions, no HTTP.
+
+Search answers carry a match quality in ``type``; its confidence is fixed by the
+contract (spec section 3) and may be overridden per match type (a YAML file read by the
+caller). Detail answers (``businessInfodto``) add former names, as a list or as one
+string separated by ``;``/``、``/``,``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from work_data_hub.infrastructure.enrichment.types import CompanyInfo
+
+__all__ = [
+    "DEFAULT_CONFIDENCE",
+    "MATCH_CONFIDENCE",
+    "MATCH_EXACT",
+    "MATCH_FUZZY",
+    "MATCH_PINYIN",
+    "best_hit",
+    "company_info",
+    "confidence_for",
+    "former_names",
+    "search_hits",
+]
+
+MATCH_EXACT = "全称精确匹配"
+MATCH_FUZZY = "模糊匹配"
+MATCH_PINYIN = "拼音"
+#: Confidence per EQC match type (spec section 3).
+MATCH_CONFIDENCE: Mapping[str, float] = {MATCH_EXACT: 1.00, MATCH_FUZZY: 0.80, MATCH_PINYIN: 0.60}
+#: Confidence of any other match type.
+DEFAULT_CONFIDENCE = 0.70
+
+_FORMER_NAME_KEYS = ("former_names", "formerNames", "former_name", "historyNames", "oldNames")
+_SEPARATORS = re.compile(r"[;；、,，\n]+")
+
+
+def confidence_for(match_type: object, overrides: Mapping[str, float] | None = None) -> float:
+    """The confidence of a search hit of ``match_type`` (``overrides`` win)."""
+    key = match_type.strip() if isinstance(match_type, str) else ""
+    if overrides and key in overrides:
+        return float(overrides[key])
+    return MATCH_CONFIDENCE.get(key, DEFAULT_CONFIDENCE)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def search_hits(payload: object) -> list[dict[str, Any]]:
+    """The usable entries of a search answer's ``list`` (with an id and a full name)."""
+    if not isinstance(payload, Mapping):
+        return []
+    rows = payload.get("list")
+    if not isinstance(rows, list):
+        return []
+    return [
+        row
+        for row in rows
+        if isinstance(row, dict)
+        and _text(row.get("companyId"))
+        and _text(row.get("companyFullName"))
+    ]
+
+
+def best_hit(
+    hits: Sequence[Mapping[str, Any]], overrides: Mapping[str, float] | None = None
+) -> Mapping[str, Any] | None:
+    """The hit with the highest confidence; the server's order breaks ties."""
+    best: Mapping[str, Any] | None = None
+    best_confidence = -1.0
+    for hit in hits:
+        confidence = confidence_for(hit.get("type"), overrides)
+        if confidence > best_confidence:
+            best, best_confidence = hit, confidence
+    return best
+
+
+def former_names(detail: object) -> tuple[str, ...]:
+    """Former names from a ``businessInfodto`` mapping, de-duplicated, in order."""
+    if not isinstance(detail, Mapping):
+        return ()
+    found: list[str] = []
+    for key in _FORMER_NAME_KEYS:
+        value = detail.get(key)
+        if isinstance(value, str):
+            items: list[Any] = _SEPARATORS.split(value)
+        elif isinstance(value, list | tuple):
+            items = list(value)
+        else:
+            continue
+        for item in items:
+            text = _text(item.get("name") if isinstance(item, Mapping) else item)
+            if text and text not in found:
+                found.append(text)
+    return tuple(found)
+
+
+def company_info(
+    hit: Mapping[str, Any],
+    detail: object = None,
+    overrides: Mapping[str, float] | None = None,
+) -> CompanyInfo:
+    """A :class:`CompanyInfo` from a search hit and, optionally, its detail answer."""
+    company_id = _text(hit.get("companyId"))
+    official_name = _text(hit.get("companyFullName"))
+    if company_id is None or official_name is None:
+        raise ValueError("search hit lacks companyId or companyFullName")
+    match_type = _text(hit.get("type")) or ""
+    code = _text(hit.get("unite_code"))
+    if code is None and isinstance(detail, Mapping):
+        code = _text(detail.get("unite_code"))
+    former = tuple(name for name in former_names(detail) if name != official_name)
+    return CompanyInfo(
+        company_id=company_id,
+        official_name=official_name,
+        unified_credit_code=code,
+        confidence=confidence_for(match_type, overrides),
+        match_type=match_type,
+        former_names=former,
+    )

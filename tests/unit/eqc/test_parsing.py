@@ -1,0 +1,108 @@
+"""EQC JSON -> CompanyInfo: confidence by match type, best hit, former names."""
+
+from __future__ import annotations
+
+import pytest
+
+from work_data_hub.infrastructure.eqc import parsing
+
+
+@pytest.mark.parametrize(
+    ("match_type", "confidence"),
+    [
+        pytest.param("全称精确匹配", 1.00, id="exact"),
+        pytest.param("模糊匹配", 0.80, id="fuzzy"),
+        pytest.param("拼音", 0.60, id="pinyin"),
+        pytest.param("其他", 0.70, id="other"),
+        pytest.param(None, 0.70, id="missing"),
+        pytest.param(" 拼音 ", 0.60, id="padded"),
+    ],
+)
+def test_confidence_by_match_type(match_type: object, confidence: float) -> None:
+    assert parsing.confidence_for(match_type) == confidence
+
+
+def test_override_mapping_wins() -> None:
+    assert parsing.confidence_for("拼音", {"拼音": 0.5}) == 0.5
+    assert parsing.confidence_for("模糊匹配", {"拼音": 0.5}) == 0.8
+
+
+def _hit(company_id: str, match_type: str, name: str = "某公司") -> dict[str, object]:
+    return {"companyId": company_id, "companyFullName": name, "unite_code": "X", "type": match_type}
+
+
+def test_best_hit_prefers_the_better_match_type() -> None:
+    hits = [_hit("1", "拼音"), _hit("2", "模糊匹配"), _hit("3", "全称精确匹配")]
+    assert parsing.best_hit(hits)["companyId"] == "3"  # type: ignore[index]
+
+
+def test_best_hit_keeps_server_order_on_ties() -> None:
+    assert parsing.best_hit([_hit("1", "模糊匹配"), _hit("2", "模糊匹配")])["companyId"] == "1"  # type: ignore[index]
+
+
+def test_best_hit_of_nothing_is_none() -> None:
+    assert parsing.best_hit([]) is None
+
+
+def test_search_hits_drops_rows_without_id_or_name() -> None:
+    payload = {"list": [_hit("1", "拼音"), {"companyId": "2"}, "junk", {"companyFullName": "x"}]}
+    assert [h["companyId"] for h in parsing.search_hits(payload)] == ["1"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [None, [], {"list": None}, {"list": "x"}, {}],
+    ids=["none", "list", "null-list", "text-list", "empty"],
+)
+def test_search_hits_of_odd_payloads_is_empty(payload: object) -> None:
+    assert parsing.search_hits(payload) == []
+
+
+def test_former_names_from_a_list_a_string_and_objects() -> None:
+    assert parsing.former_names({"former_names": ["甲公司", " 乙公司 ", ""]}) == (
+        "甲公司",
+        "乙公司",
+    )
+    assert parsing.former_names({"former_name": "甲公司；乙公司、丙公司"}) == (
+        "甲公司",
+        "乙公司",
+        "丙公司",
+    )
+    assert parsing.former_names({"formerNames": [{"name": "甲公司"}, {"name": None}]}) == (
+        "甲公司",
+    )
+    assert parsing.former_names({"former_names": ["甲公司"], "former_name": "甲公司"}) == (
+        "甲公司",
+    )
+
+
+def test_former_names_of_odd_details_is_empty() -> None:
+    assert parsing.former_names(None) == ()
+    assert parsing.former_names({"former_names": 3}) == ()
+
+
+def test_company_info_combines_hit_and_detail() -> None:
+    info = parsing.company_info(
+        _hit("9", "模糊匹配", "新公司"), {"former_names": ["旧公司", "新公司"]}
+    )
+    assert info.company_id == "9"
+    assert info.official_name == "新公司"
+    assert info.unified_credit_code == "X"
+    assert info.confidence == 0.8
+    assert info.match_type == "模糊匹配"
+    assert info.former_names == ("旧公司",)
+
+
+def test_company_info_takes_the_code_from_the_detail_when_the_hit_lacks_it() -> None:
+    hit = {"companyId": 5, "companyFullName": "甲", "type": "全称精确匹配"}
+    info = parsing.company_info(hit, {"unite_code": "91X"})
+    assert (info.company_id, info.unified_credit_code, info.confidence) == ("5", "91X", 1.0)
+
+
+def test_company_info_applies_overrides() -> None:
+    assert parsing.company_info(_hit("1", "拼音"), None, {"拼音": 0.4}).confidence == 0.4
+
+
+def test_company_info_rejects_a_hit_without_id() -> None:
+    with pytest.raises(ValueError, match="companyId"):
+        parsing.company_info({"companyFullName": "x"})
