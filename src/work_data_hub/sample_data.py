@@ -30,6 +30,7 @@ __all__ = [
     "generate_frame",
     "iter_frames",
     "name_variants",
+    "stable_company_id",
     "write_sample_file",
 ]
 
@@ -57,6 +58,9 @@ _TRADES = (
     "机械", "通信", "地产", "纺织", "传媒", "汽车", "钢铁", "港务", "环保", "软件",
 )  # fmt: skip
 _FORMS = ("有限公司", "股份有限公司", "集团有限公司", "有限责任公司")
+#: Collective plans shared by many employers, and the share of rows in them.
+_COLLECTIVE_PLANS = 3
+_COLLECTIVE_SHARE = 0.2
 _STATUS_MARKERS = ("-已转出", "（已转出）", "(待转出)", "-原")
 _FULL_WIDTH = str.maketrans(
     "()ABCDEFGHIJKLMNOPQRSTUVWXYZ", "（）ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ"
@@ -109,7 +113,8 @@ def name_variants(name: str, rng: random.Random) -> list[str]:
     ]
 
 
-def _company_id(name: str) -> str:
+def stable_company_id(name: str) -> str:
+    """A nine-digit id derived from ``name`` (the same for the same name)."""
     digest = hashlib.sha256(name.encode("utf-8")).digest()
     return str(600_000_000 + int.from_bytes(digest[:4], "big") % 400_000_000)
 
@@ -124,16 +129,23 @@ def iter_frames(
     config: SampleConfig,
     *,
     names: Sequence[str] | None = None,
+    ids: Sequence[str] | None = None,
     chunk_rows: int = frames.DEFAULT_CHUNK_ROWS,
 ) -> Iterator[pd.DataFrame]:
-    """The sample rows in chunks of ``chunk_rows`` (memory stays bounded for big files)."""
+    """The sample rows in chunks of ``chunk_rows`` (memory stays bounded for big files).
+
+    ``ids`` (parallel to ``names``) are the real ids written to ``公司代码``; by default a
+    stable id is derived from the name. Most companies have a plan of their own; the
+    first plans are collective plans shared by many employers, as in real files.
+    """
     rng = random.Random(config.seed)  # noqa: S311 - sample data, not secrets
     companies = max(20, int(config.rows * config.company_ratio))
     official = list(names)[:companies] if names else company_names(companies, config.seed)
     companies = len(official)
     spellings: list[list[str]] = [[n, *name_variants(n, rng)] for n in official]
-    plan_codes, plan_titles = _plans(config.plans, rng)
-    ids = [_company_id(n) for n in official]
+    plan_codes, plan_titles = _plans(config.plans + _COLLECTIVE_PLANS, rng)
+    known_ids = list(ids)[:companies] if ids else [stable_company_id(n) for n in official]
+    own_plan = [rng.randrange(config.plans) for _ in range(companies)]
     # Zipf-like popularity: the first companies fill most rows, as big employers do.
     weights = 1.0 / np.arange(1, companies + 1) ** 0.8
     weights /= weights.sum()
@@ -147,7 +159,9 @@ def iter_frames(
             generator.integers(1, 5, size=size),
             0,
         )
-        plan = generator.integers(0, config.plans, size=size)
+        collective = generator.random(size) < _COLLECTIVE_SHARE
+        shared = generator.integers(0, _COLLECTIVE_PLANS, size=size)
+        plan = np.where(collective, shared, np.asarray(own_plan)[company] + _COLLECTIVE_PLANS)
         id_roll = generator.random(size)
         customer = [
             spellings[c][min(v, len(spellings[c]) - 1)]
@@ -155,7 +169,7 @@ def iter_frames(
         ]
         plan_code = [plan_codes[p] for p in plan]
         existing: list[str | None] = [
-            ids[c] if r < config.existing_id_ratio
+            known_ids[c] if r < config.existing_id_ratio
             else ("N/A" if r < config.existing_id_ratio * 1.1 else None)
             for c, r in zip(company, id_roll, strict=True)
         ]  # fmt: skip
@@ -181,9 +195,14 @@ def iter_frames(
         yield frame
 
 
-def generate_frame(config: SampleConfig, *, names: Sequence[str] | None = None) -> pd.DataFrame:
+def generate_frame(
+    config: SampleConfig,
+    *,
+    names: Sequence[str] | None = None,
+    ids: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """All sample rows in one frame."""
-    parts = list(iter_frames(config, names=names, chunk_rows=max(1, config.rows)))
+    parts = list(iter_frames(config, names=names, ids=ids, chunk_rows=max(1, config.rows)))
     return parts[0] if len(parts) == 1 else pd.DataFrame(columns=list(SAMPLE_COLUMNS))
 
 
@@ -192,11 +211,12 @@ def write_sample_file(
     config: SampleConfig,
     *,
     names: Sequence[str] | None = None,
+    ids: Sequence[str] | None = None,
     chunk_rows: int = frames.DEFAULT_CHUNK_ROWS,
 ) -> Path:
     """Write the sample to ``path`` (CSV in UTF-8, Excel or Parquet by suffix), in chunks."""
     path = Path(path)
     with frames.open_writer(path) as writer:
-        for frame in iter_frames(config, names=names, chunk_rows=chunk_rows):
+        for frame in iter_frames(config, names=names, ids=ids, chunk_rows=chunk_rows):
             writer.write(frame)
     return path

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-__all__ = ["err_console", "out_console", "print_json", "print_table", "warn"]
+__all__ = [
+    "err_console",
+    "info",
+    "out_console",
+    "print_json",
+    "print_table",
+    "progress",
+    "warn",
+]
 
 out_console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -34,3 +45,33 @@ def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     for row in rows:
         table.add_row(*("" if value is None else str(value) for value in row))
     out_console.print(table)
+
+
+@contextmanager
+def progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """Yields ``advance(rows)``: a rich bar on a terminal, plain stderr lines otherwise."""
+    if err_console.is_terminal:
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=err_console, transient=True) as bar:
+            task = bar.add_task(label, total=total)
+            yield lambda rows: bar.advance(task, rows)
+        return
+    done = 0
+
+    def advance(rows: int) -> None:
+        nonlocal done
+        done += rows
+        of = f"/{total}" if total is not None else ""
+        err_console.print(f"{label}: {done}{of} rows", markup=False, highlight=False)
+
+    yield advance
+
+
+def info(message: str) -> None:
+    """One progress or status line on stderr."""
+    err_console.print(message, markup=False, highlight=False)

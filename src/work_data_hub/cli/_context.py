@@ -7,12 +7,13 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from work_data_hub.errors import StorageError
+from work_data_hub.cli._console import warn
+from work_data_hub.errors import ConfigError, StorageError
 from work_data_hub.infrastructure.db import engine as db_engine
 from work_data_hub.settings import Settings
 from work_data_hub.utils.logging import configure_logging
 
-__all__ = ["load_settings", "open_engine"]
+__all__ = ["load_settings", "open_engine", "require_eqc", "warn_if_dev_salt"]
 
 
 def load_settings() -> Settings:
@@ -42,3 +43,21 @@ def open_engine(settings: Settings) -> Iterator[sa.Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+def warn_if_dev_salt(settings: Settings) -> None:
+    """Temporary ids made with the development salt must not reach production data."""
+    if settings.salt_is_default:
+        warn(
+            "WDH_ALIAS_SALT is not set: temporary ids use the development salt "
+            "(set it before processing real data)"
+        )
+
+
+def require_eqc(settings: Settings, reason: str) -> tuple[str, str]:
+    """``(base_url, token)``, or a ConfigError naming the missing variable."""
+    if not settings.eqc_token:
+        raise ConfigError(f"{reason} needs WDH_EQC_TOKEN to be set", variable="WDH_EQC_TOKEN")
+    if not settings.eqc_base_url:
+        raise ConfigError(f"{reason} needs WDH_EQC_BASE_URL to be set", variable="WDH_EQC_BASE_URL")
+    return settings.eqc_base_url, settings.eqc_token

@@ -12,7 +12,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from work_data_hub.cli import db
+from work_data_hub.cli import db, demo, eqc, queue, resolve, review
 from work_data_hub.cli._console import err_console
 from work_data_hub.errors import WdhError
 
@@ -40,7 +40,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command("resolve")(resolve.resolve)
+app.command("remap")(resolve.remap)
+app.add_typer(queue.app, name="queue")
+app.add_typer(review.export_app, name="export")
+app.add_typer(review.mappings_app, name="mappings")
+app.command("eqc-server")(eqc.eqc_server)
 app.add_typer(db.app, name="db")
+app.command("demo")(demo.demo)
 
 
 @app.callback()

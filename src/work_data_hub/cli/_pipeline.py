@@ -1,0 +1,297 @@
+"""File-level services behind ``resolve`` and ``remap``: chunks in, chunks out, one report.
+
+Each chunk is resolved in its own database transaction (the mapping cache, backflow and
+queue writes of a chunk commit together), then appended to the output, so memory is
+bounded by the chunk size whatever the file size. The EQC sync budget is one budget for
+the whole run, spent across chunks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from work_data_hub import reporting
+from work_data_hub.errors import InputError
+from work_data_hub.infrastructure.enrichment import remap
+from work_data_hub.infrastructure.enrichment.company_id_resolver import CompanyIdResolver
+from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
+from work_data_hub.infrastructure.enrichment.types import (
+    EqcProviderProtocol,
+    ResolutionStrategy,
+)
+from work_data_hub.io import frames
+from work_data_hub.utils import clock
+from work_data_hub.utils.logging import get_logger
+
+__all__ = [
+    "COLUMN_FIELDS",
+    "KEY_FIELDS",
+    "ProviderFactory",
+    "RemapSummary",
+    "ResolvedFile",
+    "build_strategy",
+    "companion_paths",
+    "default_output_path",
+    "parse_column_map",
+    "remap_file",
+    "resolve_file",
+]
+
+log = get_logger(__name__)
+
+#: ``--column-map`` keys (contract column names or short names) → strategy fields.
+COLUMN_FIELDS: dict[str, str] = {
+    "计划代码": "plan_code_column",
+    "客户名称": "customer_name_column",
+    "年金账户名": "account_name_column",
+    "年金账户号": "account_number_column",
+    "公司代码": "company_id_column",
+    "plan_code": "plan_code_column",
+    "customer_name": "customer_name_column",
+    "account_name": "account_name_column",
+    "account_number": "account_number_column",
+    "company_id": "company_id_column",
+}
+KEY_FIELDS = (
+    "customer_name_column",
+    "plan_code_column",
+    "account_name_column",
+    "account_number_column",
+    "company_id_column",
+)
+
+#: Builds the run's EQC provider for one chunk: ``(repository, remaining budget)``.
+ProviderFactory = Callable[[CompanyMappingRepository, int], EqcProviderProtocol | None]
+Progress = Callable[[int], None]
+
+
+def parse_column_map(items: Sequence[str]) -> dict[str, str]:
+    """``["客户名称=Customer"]`` → ``{"customer_name_column": "Customer"}``; ValueError if bad."""
+    mapping: dict[str, str] = {}
+    for item in items:
+        key, sep, column = item.partition("=")
+        key, column = key.strip(), column.strip()
+        if not sep or not column or key not in COLUMN_FIELDS:
+            known = ", ".join(k for k in COLUMN_FIELDS if not k.isascii())
+            raise ValueError(f"{item!r}: expected KEY=COLUMN with KEY one of {known}")
+        mapping[COLUMN_FIELDS[key]] = column
+    return mapping
+
+
+def build_strategy(
+    columns: Sequence[str],
+    column_map: Mapping[str, str],
+    *,
+    source_name: str,
+    sync_budget: int = 0,
+    queue: bool = True,
+    backflow: bool = True,
+    output_column: str = "company_id",
+) -> ResolutionStrategy:
+    """The strategy for a file with ``columns``; InputError when a needed column is absent.
+
+    The customer-name column is required; columns named in ``column_map`` must exist.
+    """
+    strategy = ResolutionStrategy(
+        use_enrichment_service=sync_budget > 0,
+        sync_lookup_budget=sync_budget,
+        enable_async_queue=queue,
+        enable_backflow=backflow,
+        output_column=output_column,
+    )
+    for name, column in column_map.items():
+        setattr(strategy, name, column)
+    required = ["customer_name_column", *column_map]
+    missing = [
+        getattr(strategy, name)
+        for name in dict.fromkeys(required)
+        if getattr(strategy, name) not in columns
+    ]
+    if missing:
+        expected = ", ".join(
+            getattr(strategy, name) + (" (required)" if name == "customer_name_column" else "")
+            for name in KEY_FIELDS
+        )
+        raise InputError(
+            f"missing required column {', '.join(repr(m) for m in missing)} in {source_name}; "
+            f"expected: {expected}; found: {', '.join(columns) or 'no columns'} "
+            "(map a column with --column-map 客户名称=<column>)"
+        )
+    return strategy
+
+
+def default_output_path(input_path: Path, suffix: str = "resolved") -> Path:
+    """``data.csv`` → ``data.resolved.csv`` next to the input."""
+    return input_path.with_name(f"{input_path.stem}.{suffix}{input_path.suffix}")
+
+
+def companion_paths(output_path: Path) -> tuple[Path, Path]:
+    """``(report, unknown)`` next to the output: ``<stem>.report.json``, ``<stem>.unknown.csv``."""
+    return (
+        output_path.with_name(f"{output_path.stem}.report.json"),
+        output_path.with_name(f"{output_path.stem}.unknown.csv"),
+    )
+
+
+def _check_paths(input_path: Path, output_path: Path) -> None:
+    if output_path.resolve() == input_path.resolve():
+        raise InputError("the output file must differ from the input file")
+    if frames.detect_format(output_path) is not frames.detect_format(input_path):
+        raise InputError("the output file must have the same format as the input file")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResolvedFile:
+    """What ``resolve_file`` wrote and counted."""
+
+    report: reporting.RunReport
+    output_path: Path
+    report_path: Path
+    unknown_path: Path
+
+
+def resolve_file(
+    engine: sa.Engine,
+    source: frames.FrameSource,
+    output_path: Path,
+    strategy: ResolutionStrategy,
+    *,
+    salt: str,
+    overrides: Mapping[str, Mapping[str, str]] | None = None,
+    provider_factory: ProviderFactory | None = None,
+    chunk_rows: int = frames.DEFAULT_CHUNK_ROWS,
+    progress: Progress | None = None,
+) -> ResolvedFile:
+    """Resolve ``source`` chunk by chunk into ``output_path``; write the report and unknowns."""
+    _check_paths(source.path, output_path)
+    report_path, unknown_path = companion_paths(output_path)
+    started = clock.utcnow()
+    report = reporting.RunReport(
+        input_path=source.path.name,
+        output_path=output_path.name,
+        file_format=source.format.value,
+        started_at=started,
+    )
+    tally = reporting.UnknownTally(salt, seen_at=started)
+    remaining = strategy.sync_lookup_budget
+    eqc_usable = provider_factory is not None and remaining > 0
+    total_started = time.perf_counter()
+    with frames.open_writer(
+        output_path, source.format, encoding=source.encoding, sheet=source.sheet
+    ) as writer:
+        chunks = source.iter_chunks(chunk_rows)
+        while True:
+            mark = time.perf_counter()
+            chunk = next(chunks, None)
+            report.add_time("read", _ms_since(mark))
+            if chunk is None:
+                break
+            mark = time.perf_counter()
+            with engine.begin() as conn:
+                repository = CompanyMappingRepository(conn)
+                provider = None
+                if eqc_usable and remaining > 0 and provider_factory is not None:
+                    provider = provider_factory(repository, remaining)
+                resolver = CompanyIdResolver(
+                    yaml_overrides=overrides,
+                    mapping_repository=repository,
+                    eqc_provider=provider,
+                    salt=salt,
+                )
+                chunk_strategy = dataclasses.replace(
+                    strategy,
+                    sync_lookup_budget=remaining if provider is not None else 0,
+                    use_enrichment_service=provider is not None,
+                )
+                result = resolver.resolve_batch(chunk, chunk_strategy)
+            report.add_time("resolve", _ms_since(mark))
+            stats = result.statistics
+            if provider is not None:
+                remaining = max(0, remaining - stats.budget_consumed)
+                eqc_usable = provider.is_available
+            stats.budget_remaining = remaining
+            reporting.merge_statistics(report.statistics, stats)
+            mark = time.perf_counter()
+            tally.add(chunk[strategy.customer_name_column], result.data[strategy.output_column])
+            writer.write(result.data)
+            report.add_time("write", _ms_since(mark))
+            report.rows_in += len(chunk)
+            report.chunks += 1
+            if progress is not None:
+                progress(len(chunk))
+            log.debug("cli.chunk_resolved", rows=len(chunk), chunk=report.chunks)
+    report.rows_out = writer.rows_written
+    report.unknown_companies = reporting.write_unknown_csv(unknown_path, tally.companies())
+    if strategy.sync_lookup_budget > 0 and not eqc_usable and remaining > 0:
+        report.warnings.append("EQC became unavailable during the run; the rest got temporary ids")
+    report.finished_at = clock.utcnow()
+    report.add_time("total", _ms_since(total_started))
+    report.write_json(report_path)
+    log.info(
+        "cli.file_resolved",
+        rows_in=report.rows_in,
+        rows_out=report.rows_out,
+        chunks=report.chunks,
+        elapsed_ms=report.timings_ms["total"],
+    )
+    return ResolvedFile(
+        report=report, output_path=output_path, report_path=report_path, unknown_path=unknown_path
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RemapSummary:
+    """Counts of a remap run."""
+
+    rows: int
+    temp_ids_seen: int
+    replaced: int
+    temp_ids_left: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def remap_file(
+    engine: sa.Engine,
+    source: frames.FrameSource,
+    output_path: Path,
+    *,
+    column: str = "company_id",
+    chunk_rows: int = frames.DEFAULT_CHUNK_ROWS,
+    progress: Progress | None = None,
+) -> RemapSummary:
+    """Replace resolved temporary ids in ``column`` of ``source``, chunk by chunk."""
+    _check_paths(source.path, output_path)
+    if column not in source.columns:
+        raise InputError(
+            f"missing required column {column!r} in {source.path.name}; "
+            f"found: {', '.join(source.columns)} (choose it with --column)"
+        )
+    rows = seen = replaced = left = 0
+    with frames.open_writer(
+        output_path, source.format, encoding=source.encoding, sheet=source.sheet
+    ) as writer:
+        for chunk in source.iter_chunks(chunk_rows):
+            with engine.connect() as conn:
+                out, stats = remap.remap_temp_ids(chunk, column, conn)
+            writer.write(out)
+            rows += len(chunk)
+            seen += stats.temp_id_rows
+            replaced += stats.remapped_rows
+            left += stats.unresolved_rows
+            if progress is not None:
+                progress(len(chunk))
+    log.info("cli.file_remapped", rows=rows, replaced=replaced, temp_ids_left=left)
+    return RemapSummary(rows=rows, temp_ids_seen=seen, replaced=replaced, temp_ids_left=left)
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0

@@ -1,0 +1,130 @@
+"""``wdh-enrich queue``: look at, work, reopen and purge the enrichment queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import typer
+
+from work_data_hub.cli import _eqc
+from work_data_hub.cli._console import info, print_json, print_table, warn
+from work_data_hub.cli._context import load_settings, open_engine
+from work_data_hub.infrastructure.db import tables
+from work_data_hub.infrastructure.enrichment import queue_repository, worker
+from work_data_hub.utils import clock
+
+__all__ = ["app", "parse_age"]
+
+app = typer.Typer(help="The enrichment queue of unknown company names.", no_args_is_help=True)
+
+_AGE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_age(text: str) -> dt.timedelta:
+    """``30d``, ``12h``, ``90m``, ``2w``, ``45s`` → a timedelta; ValueError otherwise."""
+    match = _AGE.match(text)
+    if match is None:
+        raise ValueError(f"{text!r}: expected a number and a unit (s, m, h, d, w), e.g. 30d")
+    return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return str(dt.timedelta(seconds=round(seconds)))
+
+
+@app.command()
+def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Counts per status, ready pending requests, oldest pending age and the next retry."""
+    settings = load_settings()
+    with open_engine(settings) as engine:
+        snapshot = queue_repository.queue_status(engine, clock.utcnow())
+    if as_json:
+        print_json(snapshot.to_dict())
+        return
+    counts = {s.value: snapshot.counts.get(s.value, 0) for s in tables.RequestStatus}
+    print_table(
+        "enrichment queue",
+        [*counts, "ready", "oldest pending", "next retry"],
+        [
+            [
+                *counts.values(),
+                snapshot.ready_pending,
+                _age(snapshot.oldest_pending_age_s),
+                snapshot.next_retry_at.isoformat(timespec="seconds")
+                if snapshot.next_retry_at
+                else "-",
+            ]
+        ],
+    )
+
+
+@app.command()
+def work(
+    once: bool = typer.Option(
+        False, "--once", help="Drain what is ready now and exit (default: keep working)."
+    ),
+    concurrency: int = typer.Option(1, "--concurrency", min=1, max=64, help="Parallel lookups."),
+    max_requests: int | None = typer.Option(
+        None, "--max-requests", min=1, help="Stop after this many claimed requests."
+    ),
+    batch_size: int = typer.Option(
+        worker.DEFAULT_BATCH_SIZE, "--batch-size", min=1, max=500, help="Requests per claim."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the run's counts as JSON."),
+) -> None:
+    """Look queued names up in EQC; Ctrl-C finishes in-flight lookups and exits cleanly."""
+    settings = load_settings()
+    with open_engine(settings) as engine:
+        client = _eqc.make_client(settings, "queue work", engine=engine)
+        with client:
+            if once or max_requests is not None:
+                stats = worker.process_enrichment_queue(
+                    engine,
+                    client,
+                    batch_size=batch_size,
+                    max_requests=max_requests,
+                    concurrency=concurrency,
+                )
+            else:
+                info("working the queue; Ctrl-C to stop")
+                stats = worker.run_worker(
+                    engine, client, batch_size=batch_size, concurrency=concurrency
+                )
+    if stats.auth_failed:
+        warn("EQC rejected the token: the run stopped and unprocessed requests were released")
+    data = stats.to_dict()
+    if as_json:
+        print_json(data)
+        return
+    shown = ["claimed", "resolved", "not_found", "retried", "failed", "released", "stop_reason"]
+    print_table("queue work", shown, [[data[k] for k in shown]])
+
+
+@app.command("retry-failed")
+def retry_failed() -> None:
+    """Reopen failed requests with fresh attempts."""
+    settings = load_settings()
+    with open_engine(settings) as engine:
+        count = queue_repository.retry_failed_requests(engine, clock.utcnow())
+    typer.echo(f"reopened {count} failed request(s)")
+
+
+@app.command()
+def purge(
+    older_than: str = typer.Option(
+        ..., "--older-than", help="Age of finished requests to delete, e.g. 30d, 12h."
+    ),
+) -> None:
+    """Delete finished (done, failed) requests last updated before the given age."""
+    try:
+        age = parse_age(older_than)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--older-than") from None
+    settings = load_settings()
+    with open_engine(settings) as engine:
+        count = queue_repository.purge_requests(engine, clock.utcnow() - age)
+    typer.echo(f"purged {count} finished request(s) older than {older_than.strip()}")

@@ -1,0 +1,174 @@
+"""``wdh-enrich resolve`` and ``wdh-enrich remap``: files in, files out."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from work_data_hub.cli import _eqc, _pipeline
+from work_data_hub.cli._console import info, print_json, print_table, progress, warn
+from work_data_hub.cli._context import load_settings, open_engine, warn_if_dev_salt
+from work_data_hub.infrastructure.enrichment.types import ResolutionStrategy
+from work_data_hub.io import frames
+
+__all__ = ["remap", "resolve"]
+
+_CHUNK_HELP = "Rows per chunk for CSV and Parquet (bounds memory)."
+_INPUT_HELP = "CSV, .xlsx or Parquet file."
+_SHEET_HELP = "Excel sheet name (default: the first sheet)."
+
+
+def resolve(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help=_INPUT_HELP)],
+    *,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Output file (default: INPUT.resolved.<ext>)."),
+    ] = None,
+    sheet: Annotated[str | None, typer.Option("--sheet", help=_SHEET_HELP)] = None,
+    sync_budget: Annotated[
+        int,
+        typer.Option("--sync-budget", min=0, help="EQC lookups allowed (needs WDH_EQC_TOKEN)."),
+    ] = 0,
+    no_queue: Annotated[
+        bool, typer.Option("--no-queue", help="Do not enqueue unknown names.")
+    ] = False,
+    no_backflow: Annotated[
+        bool, typer.Option("--no-backflow", help="Do not learn mappings from existing ids.")
+    ] = False,
+    column_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--column-map", metavar="KEY=COLUMN", help="Read KEY from COLUMN: 客户名称=Customer."
+        ),
+    ] = None,
+    chunk_rows: Annotated[
+        int, typer.Option("--chunk-rows", min=1, help=_CHUNK_HELP)
+    ] = frames.DEFAULT_CHUNK_ROWS,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run report as JSON.")] = False,
+) -> None:
+    """Give every row a company id; write the output, a JSON report and the unknown companies."""
+    try:
+        mapped = _pipeline.parse_column_map(column_map or [])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--column-map") from None
+    settings = load_settings()
+    client = _eqc.make_client(settings, "--sync-budget") if sync_budget > 0 else None
+    warn_if_dev_salt(settings)
+    source = frames.open_source(input_path, sheet=sheet, text_columns=_key_columns(mapped))
+    strategy = _pipeline.build_strategy(
+        source.columns,
+        mapped,
+        source_name=input_path.name,
+        sync_budget=sync_budget,
+        queue=not no_queue,
+        backflow=not no_backflow,
+    )
+    output_path = output or _pipeline.default_output_path(input_path)
+    overrides = _load_overrides(settings.mappings_dir)
+    with contextlib.ExitStack() as stack:
+        if client is not None:
+            stack.enter_context(client)
+        engine = stack.enter_context(open_engine(settings))
+        advance = stack.enter_context(progress(f"resolving {input_path.name}", source.total_rows))
+        done = _pipeline.resolve_file(
+            engine,
+            source,
+            output_path,
+            strategy,
+            salt=settings.alias_salt,
+            overrides=overrides,
+            provider_factory=_eqc.provider_factory(client) if client is not None else None,
+            chunk_rows=chunk_rows,
+            progress=advance,
+        )
+    for message in done.report.warnings:
+        warn(message)
+    info(f"wrote {done.output_path}, {done.report_path.name}, {done.unknown_path.name}")
+    if as_json:
+        print_json(done.report.to_dict())
+    else:
+        render_report(done.report.to_dict())
+
+
+def _load_overrides(folder: Path) -> dict[str, dict[str, str]]:
+    module = importlib.import_module("work_data_hub.infrastructure.enrichment.overrides")
+    result: dict[str, dict[str, str]] = module.load_company_id_overrides(folder)
+    return result
+
+
+def _key_columns(mapped: dict[str, str]) -> list[str]:
+    defaults = ResolutionStrategy()
+    return [mapped.get(name, getattr(defaults, name)) for name in _pipeline.KEY_FIELDS]
+
+
+def render_report(report: dict[str, Any]) -> None:
+    """The run report as two small tables: rows and outcomes."""
+    stats = report["statistics"]
+    rates = report["hit_rates"]
+    print_table(
+        f"resolved {report['input']} → {report['output']}",
+        ["rows in", "rows out", "chunks", "unknown companies", "queued", "total ms"],
+        [
+            [
+                report["rows_in"],
+                report["rows_out"],
+                report["chunks"],
+                report["unknown_companies"],
+                stats.get("async_queued", 0),
+                round(report["timings_ms"].get("total", 0.0)),
+            ]
+        ],
+    )
+    yaml_hits = sum(stats.get("yaml_hits", {}).values())
+    outcomes = [
+        ["YAML overrides", yaml_hits, rates["yaml"]],
+        ["DB cache", stats.get("db_cache_hits", 0), rates["db_cache"]],
+        ["existing column", stats.get("existing_column_hits", 0), rates["existing_column"]],
+        ["EQC sync", stats.get("eqc_sync_hits", 0), rates["eqc_sync"]],
+        ["temporary id", stats.get("temp_ids_generated", 0), rates["temporary_id"]],
+        ["excluded", stats.get("excluded", 0), rates["excluded"]],
+        ["unresolved", stats.get("unresolved", 0), rates["unresolved"]],
+    ]
+    print_table(
+        "outcomes",
+        ["tier", "rows", "share"],
+        [[name, rows, f"{share:.1%}"] for name, rows, share in outcomes],
+    )
+
+
+def remap(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="A resolved file.")],
+    *,
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Output file, same format as INPUT.")
+    ],
+    column: Annotated[
+        str, typer.Option("--column", help="Column holding company ids.")
+    ] = "company_id",
+    sheet: Annotated[str | None, typer.Option("--sheet", help=_SHEET_HELP)] = None,
+    chunk_rows: Annotated[
+        int, typer.Option("--chunk-rows", min=1, help=_CHUNK_HELP)
+    ] = frames.DEFAULT_CHUNK_ROWS,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+) -> None:
+    """Replace temporary ids whose enrichment request is resolved by the real company id."""
+    settings = load_settings()
+    source = frames.open_source(input_path, sheet=sheet, text_columns=[column])
+    with (
+        open_engine(settings) as engine,
+        progress(f"remapping {input_path.name}", source.total_rows) as advance,
+    ):
+        summary = _pipeline.remap_file(
+            engine, source, output, column=column, chunk_rows=chunk_rows, progress=advance
+        )
+    info(f"wrote {output}")
+    if as_json:
+        print_json(summary.to_dict())
+    else:
+        data = summary.to_dict()
+        print_table("remap", list(data), [list(data.values())])
