@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +11,7 @@ import typer
 from work_data_hub.cli import _eqc, _pipeline
 from work_data_hub.cli._console import info, print_json, print_table, progress, warn
 from work_data_hub.cli._context import load_settings, open_engine, warn_if_dev_salt
+from work_data_hub.infrastructure.enrichment.overrides import load_company_id_overrides
 from work_data_hub.infrastructure.enrichment.types import ResolutionStrategy
 from work_data_hub.io import frames
 
@@ -69,7 +69,7 @@ def resolve(
         backflow=not no_backflow,
     )
     output_path = output or _pipeline.default_output_path(input_path)
-    overrides = _load_overrides(settings.mappings_dir)
+    overrides = load_company_id_overrides(settings.mappings_dir)
     with contextlib.ExitStack() as stack:
         if client is not None:
             stack.enter_context(client)
@@ -93,12 +93,6 @@ def resolve(
         print_json(done.report.to_dict())
     else:
         render_report(done.report.to_dict())
-
-
-def _load_overrides(folder: Path) -> dict[str, dict[str, str]]:
-    module = importlib.import_module("work_data_hub.infrastructure.enrichment.overrides")
-    result: dict[str, dict[str, str]] = module.load_company_id_overrides(folder)
-    return result
 
 
 def _key_columns(mapped: dict[str, str]) -> list[str]:
