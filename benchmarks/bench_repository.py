@@ -140,6 +140,44 @@ def _values_enqueue(conn: sa.Connection, requests: list[dict[str, str]]) -> int:
     return len(conn.execute(stmt).all())
 
 
+def _explain_ms(conn: sa.Connection, statement: Any, params: dict[str, Any]) -> float:
+    sql = str(statement.compile(dialect=conn.dialect))
+    plan = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params).scalar()
+    return round(float(plan[0]["Execution Time"]), 2)
+
+
+def _server_side(
+    engine: sa.Engine, keys: list[tuple[str, str]], requests: list[dict[str, str]]
+) -> dict[str, float]:
+    """Where the time goes: PostgreSQL's own execution time of the two 10,000-row
+    statements (EXPLAIN ANALYZE, rolled back), and a machine-speed calibration."""
+    from work_data_hub.infrastructure.enrichment import mapping_repository as repo
+
+    with engine.connect() as conn:
+        conn.begin()
+        started = time.perf_counter()
+        conn.exec_driver_sql("SELECT count(*) FROM generate_series(1, 1000000)").scalar()
+        calibration = (time.perf_counter() - started) * 1000
+        lookup = _explain_ms(
+            conn,
+            repo._lookup_batch_stmt("postgresql"),
+            repo._bound_rows_params("postgresql", repo._KEY_COLUMNS, list(dict.fromkeys(keys))),
+        )
+        rows = sorted((r["raw_name"], r["normalized_name"], r["temp_id"]) for r in requests)
+        params = repo._bound_rows_params("postgresql", repo._REQUEST_COLUMNS, rows)
+        enqueue = _explain_ms(
+            conn,
+            repo._enqueue_for_enrichment_stmt("postgresql"),
+            {**params, "now": datetime.now(UTC)},
+        )
+        conn.rollback()
+    return {
+        "lookup_10000_execution_ms": lookup,
+        "enqueue_10000_execution_ms": enqueue,
+        "count_1m_series_ms": round(calibration, 2),
+    }
+
+
 def _seed_cache(engine: sa.Engine, rng: random.Random) -> list[tuple[str, str]]:
     stored: list[tuple[str, str]] = []
     for start in range(0, CACHE_SIZE, 10_000):
@@ -227,6 +265,8 @@ def run(url: str) -> dict[str, Any]:
                         batch = _requests(rng, size)
                         samples.append(_timed(engine, lambda c, b=batch: _values_enqueue(c, b)))
                     results[f"compare_values_enqueue_{size}"] = _summary(samples, size)
+            if engine.dialect.name == "postgresql":
+                results["server_side"] = _server_side(engine, keys, _requests(rng, 10_000))
             with engine.connect() as conn:
                 results["server_version"] = conn.exec_driver_sql(
                     "SELECT version()"
@@ -279,6 +319,8 @@ def main() -> None:
             f"{name:32} {figure['median_ms']:>10.2f} {figure['min_ms']:>9.2f} "
             f"{figure['rows_per_s']:>10} {figure['commit_median_ms']:>10.2f}  {verdict}"
         )
+    for name, value in results.get("server_side", {}).items():
+        print(f"server side: {name} = {value}")
     print(f"peak RSS {report['peak_rss_mb']} MB; load average {report['load_average_1m']}")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     suffix = "" if dialect == "postgresql" else f"_{dialect}"

@@ -14,6 +14,7 @@ from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMa
 from work_data_hub.infrastructure.enrichment.types import (
     InsertBatchResult,
     MappingRecord,
+    MappingRepositoryProtocol,
     MatchResult,
 )
 
@@ -367,3 +368,10 @@ def test_upsert_company_rejects_invalid_fields(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         repository.upsert_company(**fields)
+
+
+def test_repository_offers_what_the_resolver_needs_on_the_callers_connection(
+    repository: CompanyMappingRepository, db_conn: sa.Connection
+) -> None:
+    assert isinstance(repository, MappingRepositoryProtocol)
+    assert repository.connection is db_conn

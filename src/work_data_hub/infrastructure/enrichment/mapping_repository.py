@@ -77,6 +77,11 @@ class CompanyMappingRepository:
         self._conn = connection
         self._dialect = connection.dialect.name
 
+    @property
+    def connection(self) -> sa.Connection:
+        """The caller's connection, e.g. for a ``begin_nested()`` around optional writes."""
+        return self._conn
+
     # -- company_mapping ---------------------------------------------------------------
 
     def lookup_batch(self, keys: Sequence[tuple[str, str]]) -> list[MatchResult]:
