@@ -144,7 +144,7 @@ def test_yaml_tier_respects_level_order_and_open_rows() -> None:
     open_rows = np.array([True, False, True])
     outcome = tiers.yaml_tier(keys, open_rows, overrides)
     assert outcome.ids.tolist() == ["10", None, "30"]
-    assert outcome.hits == {"plan": 1, "account": 0, "hardcode": 0, "name": 1, "account_name": 0}
+    assert outcome.counts == {"plan": 1, "account": 0, "hardcode": 0, "name": 1, "account_name": 0}
 
 
 def test_yaml_tier_marks_exclusions() -> None:
@@ -154,7 +154,7 @@ def test_yaml_tier_marks_exclusions() -> None:
     )
     assert outcome.excluded.tolist() == [True, False]
     assert outcome.ids.tolist() == [None, None]
-    assert sum(outcome.hits.values()) == 0
+    assert sum(outcome.counts.values()) == 0
 
 
 def test_cache_lookup_keys_cover_all_match_types_once_for_open_rows() -> None:
@@ -200,12 +200,14 @@ def test_cache_tier_picks_lowest_priority_number_among_valid_hits() -> None:
         _match("乙", "NULL", "manual", 0),  # placeholder: ignored
         _match("乙", "name-id", "name", 4),
     ]
-    assert tiers.cache_tier(keys, all_rows(keys), matches).tolist() == ["manual-id", "name-id"]
+    hits = tiers.cache_tier(keys, all_rows(keys), matches)
+    assert tiers.ids_of(hits, 2).tolist() == ["manual-id", "name-id"]
 
 
 def test_existing_tier_uses_only_valid_values() -> None:
     keys = keys_of(frame(name=["甲", "乙", "丙", "丁"], existing=[" 61 ", "N/A", None, 62.0]))
-    assert tiers.existing_tier(keys, all_rows(keys)).tolist() == ["61", None, None, "62"]
+    hits = tiers.existing_tier(keys, all_rows(keys))
+    assert tiers.ids_of([hits], 4).tolist() == ["61", None, None, "62"]
 
 
 def test_backflow_candidates_learn_four_keys_without_temp_ids() -> None:
@@ -254,17 +256,18 @@ def test_temp_id_tier_hashes_distinct_names() -> None:
     from work_data_hub.infrastructure.enrichment.normalizer import generate_temp_company_id
 
     keys = keys_of(frame(name=["中国平安-已转出", "中国平安", "", "乙"]))
-    ids, per_key = tiers.temp_id_tier(keys, all_rows(keys), "salt")
+    hits = tiers.temp_id_tier(keys, all_rows(keys), "salt")
     expected = generate_temp_company_id("中国平安", "salt")
-    assert ids.tolist() == [expected, expected, None, generate_temp_company_id("乙", "salt")]
-    assert len([v for v in per_key.tolist() if v is not None]) == 2
+    ids = tiers.ids_of([hits], 4).tolist()
+    assert ids == [expected, expected, None, generate_temp_company_id("乙", "salt")]
+    assert len([v for v in hits.per_key.tolist() if v is not None]) == 2
 
 
 def test_enqueue_requests_use_most_frequent_raw_spelling() -> None:
     raw = ["中国平安-已转出", "中国平安", "中国平安", "乙", "乙-终止", "乙-终止"]
     keys = keys_of(frame(name=raw))
     rows = all_rows(keys)
-    _, per_key = tiers.temp_id_tier(keys, rows, "salt")
+    per_key = tiers.temp_id_tier(keys, rows, "salt").per_key
     requests = tiers.enqueue_requests(keys, rows, per_key)
     assert [(r["raw_name"], r["normalized_name"]) for r in requests] == [
         ("中国平安", "中国平安"),
@@ -274,7 +277,7 @@ def test_enqueue_requests_use_most_frequent_raw_spelling() -> None:
 
 def test_enqueue_requests_drop_nul_from_raw_name() -> None:
     keys = keys_of(frame(name=["甲\x00公司"]))
-    _, per_key = tiers.temp_id_tier(keys, all_rows(keys), "salt")
+    per_key = tiers.temp_id_tier(keys, all_rows(keys), "salt").per_key
     assert tiers.enqueue_requests(keys, all_rows(keys), per_key)[0]["raw_name"] == "甲公司"
 
 
@@ -283,4 +286,4 @@ def test_empty_frame_gives_empty_results() -> None:
     rows = all_rows(keys)
     assert tiers.cache_lookup_keys(keys, rows) == []
     assert tiers.eqc_candidates(keys, rows) == []
-    assert tiers.enqueue_requests(keys, rows, tiers.temp_id_tier(keys, rows, "s")[1]) == []
+    assert tiers.enqueue_requests(keys, rows, tiers.temp_id_tier(keys, rows, "s").per_key) == []

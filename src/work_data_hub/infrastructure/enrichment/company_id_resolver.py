@@ -45,6 +45,7 @@ def _log() -> Any:
     # Fetched per use, not at import: logging may be configured (or captured) later.
     return get_logger(__name__)
 
+
 #: Names of the steps of a run, as used in ``timings_ms`` and ``tier_errors``.
 TIER_NAMES: tuple[str, ...] = (
     "yaml",
@@ -58,12 +59,17 @@ TIER_NAMES: tuple[str, ...] = (
 
 
 class _Run:
-    """The state of one ``resolve_batch`` call: ids so far and the rows still open."""
+    """The state of one ``resolve_batch`` call: ids so far and the rows still open.
+
+    Ids are kept as codes into a table of distinct ids (``-1`` = none), so settling a
+    tier touches integers per row and strings only per distinct id.
+    """
 
     def __init__(self, keys: tiers.FrameKeys, strategy: ResolutionStrategy) -> None:
         self.keys = keys
         self.strategy = strategy
-        self.ids = np.full(keys.n_rows, None, dtype=object)
+        self.id_codes = np.full(keys.n_rows, -1, dtype=np.intp)
+        self.id_table: dict[str, int] = {}
         self.open = np.ones(keys.n_rows, dtype=bool)
         self.stats = ResolutionStatistics(
             total_rows=keys.n_rows,
@@ -71,12 +77,24 @@ class _Run:
             backflow_stats={"inserted": 0, "skipped": 0, "conflicts": 0},
         )
 
-    def settle(self, found: tiers.Objects) -> tiers.Mask:
-        """Take ids found for open rows; returns the rows settled by them."""
-        hit: tiers.Mask = self.open & tiers.found(found)
-        self.ids[hit] = found[hit]
-        self.open &= ~hit
-        return hit
+    def settle(self, *hits: tiers.Hits) -> tiers.Mask:
+        """Take the ids of ``hits`` for rows still open; returns the rows settled."""
+        settled = np.zeros(self.keys.n_rows, dtype=bool)
+        for hit in hits:
+            rows = hit.rows & self.open
+            codes = np.full(len(hit.per_key) + 1, -1, dtype=np.intp)  # last slot: no key
+            for index in np.flatnonzero(tiers.found(hit.per_key)).tolist():
+                company_id = str(hit.per_key[index])
+                codes[index] = self.id_table.setdefault(company_id, len(self.id_table))
+            self.id_codes[rows] = codes[hit.column.codes[rows]]
+            self.open &= ~rows
+            settled |= rows
+        return settled
+
+    def output(self) -> pd.api.extensions.ExtensionArray:
+        """The ids as a pandas ``string`` array, ``<NA>`` where none."""
+        table = pd.array(np.asarray(list(self.id_table), dtype=object), dtype="string")
+        return table.take(self.id_codes, allow_fill=True)
 
 
 class CompanyIdResolver:
@@ -131,7 +149,7 @@ class CompanyIdResolver:
         stats.plan_override_hits = stats.yaml_hits.get("plan", 0)
         stats.enrichment_service_hits = stats.eqc_sync_hits
         data = df.copy()
-        data[strategy.output_column] = pd.array(run.ids, dtype="string")
+        data[strategy.output_column] = run.output()
         stats.timings_ms["total"] = _ms_since(started)
         _log().info(
             "resolver.batch_resolved",
@@ -150,12 +168,12 @@ class CompanyIdResolver:
             return
         with self._tier(run, "yaml") as log_counts:
             outcome = tiers.yaml_tier(run.keys, run.open, self._overrides)
-            run.settle(outcome.ids)
+            run.settle(*outcome.hits)
             excluded = outcome.excluded & run.open
             run.open &= ~excluded
-            run.stats.yaml_hits = outcome.hits
+            run.stats.yaml_hits = outcome.counts
             run.stats.excluded = int(excluded.sum())
-            log_counts.update(hits=sum(outcome.hits.values()), excluded=run.stats.excluded)
+            log_counts.update(hits=sum(outcome.counts.values()), excluded=run.stats.excluded)
 
     def _cache_tier(self, run: _Run) -> None:
         assert self._repository is not None
@@ -167,7 +185,7 @@ class CompanyIdResolver:
             if lookup:
                 with self._savepoint():
                     matches = self._repository.lookup_batch(lookup)
-            hits = run.settle(tiers.cache_tier(run.keys, run.open, matches))
+            hits = run.settle(*tiers.cache_tier(run.keys, run.open, matches))
             run.stats.db_cache_hits = int(hits.sum())
             log_counts.update(keys=len(lookup), hits=run.stats.db_cache_hits)
 
@@ -217,11 +235,11 @@ class CompanyIdResolver:
     def _temp_tier(self, run: _Run) -> None:
         requests: list[dict[str, str]] = []
         with self._tier(run, "temp_id") as log_counts:
-            found, per_key = tiers.temp_id_tier(run.keys, run.open, self._salt)
-            temp_rows = run.settle(found)
+            temp = tiers.temp_id_tier(run.keys, run.open, self._salt)
+            temp_rows = run.settle(temp)
             run.stats.temp_ids_generated = int(temp_rows.sum())
             if self._repository is not None and run.strategy.enable_async_queue:
-                requests = tiers.enqueue_requests(run.keys, temp_rows, per_key)
+                requests = tiers.enqueue_requests(run.keys, temp_rows, temp.per_key)
             log_counts.update(hits=run.stats.temp_ids_generated)
         if not requests:
             return

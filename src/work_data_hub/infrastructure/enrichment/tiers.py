@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from numbers import Integral, Real
 from typing import Any
 
@@ -50,6 +51,7 @@ __all__ = [
     "TEMP_ID_PATTERN",
     "BackflowCandidates",
     "FrameKeys",
+    "Hits",
     "KeyColumn",
     "RawNames",
     "YamlOutcome",
@@ -64,6 +66,7 @@ __all__ = [
     "existing_tier",
     "found",
     "ids_for_names",
+    "ids_of",
     "is_temp_id",
     "prepare_overrides",
     "temp_id_tier",
@@ -171,7 +174,9 @@ class KeyColumn:
 
     def used(self, rows: Mask) -> Codes:
         """Indexes into ``keys`` of the keys used by ``rows``, in first-appearance order."""
-        return np.unique(self.codes[rows & (self.codes >= 0)])
+        present = np.bincount(self.codes[rows & (self.codes >= 0)], minlength=len(self.keys))
+        used: Codes = np.flatnonzero(present).astype(np.intp)
+        return used
 
     def map_keys(self, mapping: Mapping[str, str], rows: Mask) -> Objects:
         """Per distinct key: ``mapping[key]`` for keys used by ``rows``, else None."""
@@ -200,6 +205,35 @@ class KeyColumn:
 
 
 @dataclass(frozen=True, slots=True)
+class Hits:
+    """Rows settled by one lookup: row ``i`` of ``rows`` gets ``per_key[column.codes[i]]``.
+
+    Ids stay per distinct key; only the resolver's final step spreads them over rows.
+    """
+
+    rows: Mask
+    column: KeyColumn
+    per_key: Objects
+
+    @classmethod
+    def of(cls, column: KeyColumn, per_key: Objects, rows: Mask) -> Hits:
+        """Hits for the rows among ``rows`` whose key has a value in ``per_key``."""
+        return cls(column.rows_where(found(per_key), rows), column, per_key)
+
+    @property
+    def count(self) -> int:
+        return int(self.rows.sum())
+
+
+def ids_of(hits: Iterable[Hits], n_rows: int) -> Objects:
+    """Per row, the id of the hit covering it (None elsewhere) — for inspection and tests."""
+    out = np.full(n_rows, None, dtype=object)
+    for hit in hits:
+        out[hit.rows] = hit.column.take(hit.per_key, hit.rows)[hit.rows]
+    return out
+
+
+@dataclass(frozen=True, slots=True)
 class RawNames:
     """Raw customer-name spellings: ``values[codes[i]]``; ``key_of_raw`` → name key index."""
 
@@ -208,18 +242,22 @@ class RawNames:
     key_of_raw: Codes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class FrameKeys:
-    """Every key column of one frame, factorized once."""
+    """Every key column of one frame, factorized once (hardcode pairs on first use)."""
 
     n_rows: int
     plan: KeyColumn
     account: KeyColumn
-    hardcode: KeyColumn
     name: KeyColumn
     account_name: KeyColumn
     existing: KeyColumn
     raw_names: RawNames
+
+    @cached_property
+    def hardcode(self) -> KeyColumn:
+        """``plan|name`` keys; built only when a tier needs them."""
+        return _pair_column(self.plan, self.name)
 
     def column_for(self, kind: str) -> KeyColumn:
         """The key column behind a YAML level or a match type."""
@@ -306,7 +344,6 @@ def build_frame_keys(df: pd.DataFrame, strategy: ResolutionStrategy) -> FrameKey
         n_rows=n_rows,
         plan=plan,
         account=_code_column(column(strategy.account_number_column), n_rows),
-        hardcode=_pair_column(plan, name),
         name=name,
         account_name=account_name,
         existing=_code_column(column(strategy.company_id_column), n_rows),
@@ -355,37 +392,41 @@ def prepare_overrides(
 
 @dataclass(frozen=True, slots=True)
 class YamlOutcome:
-    """Ids found per row (None = not found), rows excluded by ``__EMPTY__``, hits per level."""
+    """Hits per level (disjoint rows), rows excluded by ``__EMPTY__``, hit counts per level."""
 
-    ids: Objects
+    hits: list[Hits]
     excluded: Mask
-    hits: dict[str, int]
+    counts: dict[str, int]
+
+    @property
+    def ids(self) -> Objects:
+        return ids_of(self.hits, len(self.excluded))
 
 
 def yaml_tier(
     keys: FrameKeys, unresolved: Mask, overrides: Mapping[str, Mapping[str, str]]
 ) -> YamlOutcome:
     """Tier 1: the five override levels in priority order, each on rows still open."""
-    ids = np.full(keys.n_rows, None, dtype=object)
+    found_hits: list[Hits] = []
     excluded = np.zeros(keys.n_rows, dtype=bool)
     remaining = unresolved.copy()
-    hits: dict[str, int] = {}
+    counts: dict[str, int] = {}
     for level in YAML_LEVELS:
         mapping = overrides.get(level) or {}
-        hits[level] = 0
+        counts[level] = 0
         if not mapping or not remaining.any():
             continue
         column = keys.column_for(level)
         per_key = column.map_keys(mapping, remaining)
         has_value = found(per_key)
         is_excluded = per_key == EXCLUDED_MARKER
-        hit_rows = column.rows_where(has_value & ~is_excluded, remaining)
+        hit = Hits(column.rows_where(has_value & ~is_excluded, remaining), column, per_key)
         excluded_rows = column.rows_where(is_excluded, remaining)
-        ids[hit_rows] = column.take(per_key, hit_rows)[hit_rows]
+        found_hits.append(hit)
         excluded |= excluded_rows
-        remaining &= ~(hit_rows | excluded_rows)
-        hits[level] = int(hit_rows.sum())
-    return YamlOutcome(ids=ids, excluded=excluded, hits=hits)
+        remaining &= ~(hit.rows | excluded_rows)
+        counts[level] = hit.count
+    return YamlOutcome(hits=found_hits, excluded=excluded, counts=counts)
 
 
 # --------------------------------------------------------------------------- tier 2: DB cache
@@ -401,25 +442,24 @@ def cache_lookup_keys(keys: FrameKeys, unresolved: Mask) -> list[tuple[str, str]
     return lookup
 
 
-def cache_tier(keys: FrameKeys, unresolved: Mask, matches: Iterable[MatchResult]) -> Objects:
+def cache_tier(keys: FrameKeys, unresolved: Mask, matches: Iterable[MatchResult]) -> list[Hits]:
     """Tier 2: per open row, the valid cached id of the highest-priority match type."""
     by_type: dict[str, dict[str, str]] = {}
     for match in matches:
         company_id = clean_company_id(match.canonical_id)
         if company_id is not None and match.match_type in CACHE_MATCH_TYPES:
             by_type.setdefault(match.match_type, {}).setdefault(match.alias_name, company_id)
-    ids = np.full(keys.n_rows, None, dtype=object)
+    hits: list[Hits] = []
     remaining = unresolved.copy()
     for match_type in CACHE_MATCH_TYPES:
         mapping = by_type.get(match_type)
         if not mapping or not remaining.any():
             continue
         column = keys.column_for(match_type)
-        per_key = column.map_keys(mapping, remaining)
-        hit_rows = column.rows_where(found(per_key), remaining)
-        ids[hit_rows] = column.take(per_key, hit_rows)[hit_rows]
-        remaining &= ~hit_rows
-    return ids
+        hit = Hits.of(column, column.map_keys(mapping, remaining), remaining)
+        hits.append(hit)
+        remaining &= ~hit.rows
+    return hits
 
 
 # --------------------------------------------------------------------------- tier 3: existing
@@ -432,10 +472,9 @@ def _existing_ids(keys: FrameKeys) -> Objects:
     return per_key
 
 
-def existing_tier(keys: FrameKeys, unresolved: Mask) -> Objects:
+def existing_tier(keys: FrameKeys, unresolved: Mask) -> Hits:
     """Tier 3: a valid value of the existing company-id column."""
-    per_key = _existing_ids(keys)
-    return keys.existing.take(per_key, unresolved)
+    return Hits.of(keys.existing, _existing_ids(keys), unresolved)
 
 
 @dataclass(frozen=True, slots=True)
@@ -506,27 +545,24 @@ def eqc_candidates(keys: FrameKeys, unresolved: Mask) -> list[str]:
     return names
 
 
-def ids_for_names(keys: FrameKeys, unresolved: Mask, found: Mapping[str, str]) -> Objects:
-    """Per open row, the id found for its normalized name (None where none)."""
-    per_key = keys.name.map_keys(found, unresolved)
-    return keys.name.take(per_key, unresolved)
+def ids_for_names(keys: FrameKeys, unresolved: Mask, by_name: Mapping[str, str]) -> Hits:
+    """Open rows whose normalized name has an id in ``by_name``."""
+    return Hits.of(keys.name, keys.name.map_keys(by_name, unresolved), unresolved)
 
 
 # --------------------------------------------------------------------------- tier 5: temp ids
 
 
-def temp_id_tier(keys: FrameKeys, unresolved: Mask, salt: str) -> tuple[Objects, Objects]:
-    """Tier 5: temporary ids per open row with a non-empty normalized name.
-
-    Returns ``(ids per row, temp id per distinct name key or None)``.
-    """
+def temp_id_tier(keys: FrameKeys, unresolved: Mask, salt: str) -> Hits:
+    """Tier 5: temporary ids for open rows with a non-empty normalized name (the hits'
+    ``per_key`` holds the temp id of each distinct name used, None elsewhere)."""
     column = keys.name
     used = column.used(unresolved)
     per_key = np.full(len(column.keys), None, dtype=object)
     if len(used):
         temp = normalizer.temp_ids_for_series(pd.Series(column.keys[used], dtype=object), salt)
         per_key[used] = np.asarray(temp.tolist(), dtype=object)
-    return column.take(per_key, unresolved), per_key
+    return Hits.of(column, per_key, unresolved)
 
 
 def enqueue_requests(keys: FrameKeys, rows: Mask, temp_per_key: Objects) -> list[dict[str, str]]:

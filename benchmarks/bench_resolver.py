@@ -1,0 +1,289 @@
+"""End-to-end speed and memory of ``CompanyIdResolver.resolve_batch`` on real PostgreSQL.
+
+Frames of 1,000 / 10,000 / 100,000 / 1,000,000 rows, distinct customer names about 5 % of
+the rows, mixed as 30 % YAML hits (name level), 30 % DB-cache hits (``name`` mappings
+stored in ``company_mapping``), 10 % existing company ids (learned by the backflow) and
+30 % unseen names (temporary id + enqueue). Every row also carries a plan code, an account
+number and an account name, so the DB-cache query holds all seven match types.
+
+Each size runs in its own process (so peak RSS belongs to that size) against a scratch
+database created from ``WDH_TEST_DATABASE_URL`` (default: the local test server) and
+dropped at the end. Each timed resolve runs in a transaction that is rolled back, so every
+repetition sees the same database. Figures: median ms, rows/s, peak RSS, peak RSS growth
+over the baseline with the frame loaded, and that growth relative to the frame's own
+memory (``DataFrame.memory_usage(deep=True)``). Targets: 1,000 rows <= 30 ms; 1,000,000
+rows <= 3 s with growth <= 3x the frame.
+
+Run: ``.venv/bin/python benchmarks/bench_resolver.py [--sizes 1000 10000 ...]``;
+JSON goes to ``benchmarks/results/bench_resolver.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psutil
+import sqlalchemy as sa
+
+from work_data_hub.infrastructure.db import migrate
+from work_data_hub.infrastructure.db.engine import create_engine
+from work_data_hub.infrastructure.enrichment.company_id_resolver import CompanyIdResolver
+from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
+from work_data_hub.infrastructure.enrichment.types import MappingRecord
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+SIZES = (1_000, 10_000, 100_000, 1_000_000)
+DISTINCT_SHARE = 0.05
+MIX = {"yaml": 0.30, "cache": 0.30, "existing": 0.10, "unseen": 0.30}
+PLANS = 200
+SALT = "benchmark-salt"
+TARGET_MS = {1_000: 30.0, 1_000_000: 3_000.0}
+TARGET_MEMORY_RATIO = 3.0
+
+_SYLLABLES = "华中国信达恒泰安宏盛丰源鑫瑞祥和金隆新辉光明德永昌兴远"
+_REGIONS = ["北京", "上海", "深圳", "广州", "杭州", "南京", "成都", "武汉", "西安", "天津"]
+_FORMS = ["有限公司", "股份有限公司", "集团有限公司", "有限责任公司"]
+_NOISE = [" -已转出", "（集团）", "(终止)", "  "]
+
+
+def company_name(group: str, serial: int) -> str:
+    """A deterministic, realistic customer name; 20 % carry spelling noise."""
+    digits = [int(c) for c in f"{serial:07d}"]
+    brand = "".join(_SYLLABLES[(d * 3 + i * 7) % len(_SYLLABLES)] for i, d in enumerate(digits))
+    region = _REGIONS[serial % len(_REGIONS)]
+    form = _FORMS[serial % len(_FORMS)]
+    name = f"{region}{brand}{group[:1].upper()}{form}"
+    if serial % 5 == 0:
+        name += _NOISE[serial // 5 % len(_NOISE)]
+    return name
+
+
+def company_id(group: str, serial: int) -> str:
+    return f"{group[:1].upper()}{600_000_000 + serial}"
+
+
+def build_frame(rows: int, seed: int = 20240601) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The benchmark frame and what to seed: YAML overrides and DB-cache mappings."""
+    rng = np.random.default_rng(seed)
+    distinct = max(len(MIX), round(rows * DISTINCT_SHARE))
+    groups: list[str] = []
+    names: list[str] = []
+    ids: list[str] = []
+    for group, share in MIX.items():
+        count = max(1, round(distinct * share))
+        for serial in range(count):
+            groups.append(group)
+            names.append(company_name(group, serial))
+            ids.append(company_id(group, serial))
+    group_of = np.asarray(groups, dtype=object)
+    # Every distinct name appears at least once; the rest follow the row mix.
+    row_names = np.arange(len(names))
+    extra = rows - len(names)
+    shares = np.asarray([MIX[g] for g in groups], dtype=float)
+    per_group = {g: (group_of == g).sum() for g in MIX}
+    weights = shares / np.asarray([per_group[g] for g in groups], dtype=float)
+    picks = rng.choice(len(names), size=extra, p=weights / weights.sum())
+    order = np.concatenate([row_names, picks])[:rows]
+    rng.shuffle(order)
+    name_arr = np.asarray(names, dtype=object)
+    id_arr = np.asarray(ids, dtype=object)
+    row_groups = group_of[order]
+    existing = np.where(row_groups == "existing", id_arr[order], None)
+    df = pd.DataFrame(
+        {
+            "计划代码": np.asarray([f"P{i % PLANS:04d}" for i in range(len(names))], object)[order],
+            "客户名称": name_arr[order],
+            "年金账户名": name_arr[order],
+            "年金账户号": np.asarray([f"A{i:08d}" for i in range(len(names))], object)[order],
+            "公司代码": existing,
+        }
+    )
+    yaml_names = {n: i for n, i, g in zip(names, ids, groups, strict=True) if g == "yaml"}
+    cache = {n: i for n, i, g in zip(names, ids, groups, strict=True) if g == "cache"}
+    return df, {"yaml": {"name": yaml_names}, "cache": cache, "distinct": len(names)}
+
+
+class PeakRss:
+    """Samples this process's RSS every millisecond while active."""
+
+    def __init__(self) -> None:
+        self._process = psutil.Process()
+        self.peak = self._process.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._process.memory_info().rss)
+            time.sleep(0.001)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._process.memory_info().rss)
+
+
+def seed_cache(engine: sa.Engine, cache: dict[str, str]) -> None:
+    from work_data_hub.infrastructure.enrichment.normalizer import normalize_for_temp_id
+
+    records = [
+        MappingRecord(alias_name=normalize_for_temp_id(name), canonical_id=cid, match_type="name")
+        for name, cid in cache.items()
+    ]
+    with engine.begin() as conn:
+        CompanyMappingRepository(conn).insert_batch_with_conflict_check(records)
+
+
+def measure(url: str, rows: int, repeats: int) -> dict[str, Any]:
+    """Run in the child process: build, seed, warm up, then time ``repeats`` resolves."""
+    engine = create_engine(url)
+    df, plan = build_frame(rows)
+    seed_cache(engine, plan["cache"])
+    started = time.perf_counter()
+    resolver = CompanyIdResolver(yaml_overrides=plan["yaml"], salt=SALT)
+    construct_ms = (time.perf_counter() - started) * 1000
+    warm, _ = build_frame(1_000, seed=1)
+    with engine.connect() as conn, conn.begin() as trans:
+        CompanyIdResolver(mapping_repository=CompanyMappingRepository(conn)).resolve_batch(warm)
+        trans.rollback()
+    gc.collect()
+    frame_bytes = int(df.memory_usage(deep=True).sum())
+    baseline = psutil.Process().memory_info().rss
+    timings: list[float] = []
+    last: dict[str, Any] = {}
+    with PeakRss() as peak:
+        for _ in range(repeats):
+            with engine.connect() as conn:
+                trans = conn.begin()
+                resolver = CompanyIdResolver(
+                    yaml_overrides=plan["yaml"],
+                    mapping_repository=CompanyMappingRepository(conn),
+                    salt=SALT,
+                )
+                started = time.perf_counter()
+                result = resolver.resolve_batch(df)
+                timings.append((time.perf_counter() - started) * 1000)
+                trans.rollback()
+            last = result.statistics.to_dict()
+            del result
+            gc.collect()
+    engine.dispose()
+    median_ms = statistics.median(timings)
+    growth = peak.peak - baseline
+    return {
+        "rows": rows,
+        "distinct_names": plan["distinct"],
+        "repeats": repeats,
+        "median_ms": round(median_ms, 1),
+        "min_ms": round(min(timings), 1),
+        "rows_per_s": round(rows / (median_ms / 1000)),
+        "resolver_construct_ms": round(construct_ms, 1),
+        "frame_mb": round(frame_bytes / 2**20, 1),
+        "baseline_rss_mb": round(baseline / 2**20, 1),
+        "peak_rss_mb": round(peak.peak / 2**20, 1),
+        "peak_growth_mb": round(growth / 2**20, 1),
+        "growth_over_frame": round(growth / frame_bytes, 2),
+        "tier_ms": last["timings_ms"],
+        "hits": {
+            "yaml": sum(last["yaml_hits"].values()),
+            "db_cache": last["db_cache_hits"],
+            "existing": last["existing_column_hits"],
+            "temp": last["temp_ids_generated"],
+            "unresolved": last["unresolved"],
+            "queued": last["async_queued"],
+            "backflow_inserted": last["backflow_stats"]["inserted"],
+        },
+    }
+
+
+def _scratch(server_url: str) -> tuple[str, sa.Engine, str]:
+    server = sa.make_url(server_url).set(drivername="postgresql+psycopg")
+    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    name = f"wdh_bench_resolver_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = server.set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    return url, admin, name
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        repeats = 7 if args.child <= 10_000 else 3
+        print(json.dumps(measure(args.url, args.child, repeats)))
+        return
+
+    server_url = os.environ.get("WDH_TEST_DATABASE_URL", DEFAULT_URL)
+    url, admin, name = _scratch(server_url)
+    results: list[dict[str, Any]] = []
+    try:
+        for size in args.sizes:
+            child = subprocess.run(
+                [sys.executable, __file__, "--child", str(size), "--url", url],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            figures = json.loads(child.stdout.strip().splitlines()[-1])
+            results.append(figures)
+            target = TARGET_MS.get(size)
+            verdict = (
+                "" if target is None else (" ok" if figures["median_ms"] <= target else " SLOW")
+            )
+            print(
+                f"{size:>9,} rows  {figures['median_ms']:>9.1f} ms{verdict:5}"
+                f"  {figures['rows_per_s']:>11,} rows/s"
+                f"  peak RSS {figures['peak_rss_mb']:>7.1f} MB"
+                f"  growth {figures['peak_growth_mb']:>6.1f} MB"
+                f" = {figures['growth_over_frame']:.2f}x frame ({figures['frame_mb']} MB)"
+            )
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    report = {
+        "benchmark": "resolver",
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "mix": MIX,
+        "distinct_share": DISTINCT_SHARE,
+        "targets": {"ms": TARGET_MS, "growth_over_frame": TARGET_MEMORY_RATIO},
+        "results": results,
+    }
+    (RESULTS_DIR / "bench_resolver.json").write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
