@@ -1,0 +1,268 @@
+"""``EqcProvider``: the resolver's EQC tier — per-run budget, never raising, caching hits.
+
+Each :meth:`EqcProvider.lookup` spends exactly one unit of budget, whatever happens (hit,
+miss, error). An :class:`~work_data_hub.errors.EqcAuthError` (401, expired token)
+disables the provider for the rest of the run: no more calls, no more spending.
+A hit at or above ``min_confidence`` is cached with :func:`cache_company_info`, which the
+queue workers use too: ``company_master``, the looked-up name as an ``eqc`` mapping, the
+official name, and the former names at 0.9 × the hit's confidence — all in a savepoint,
+so a failed cache write cannot poison the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import yaml
+
+from work_data_hub.errors import EqcAuthError, EqcError, InputError
+from work_data_hub.infrastructure.db import tables
+from work_data_hub.infrastructure.enrichment import normalizer
+from work_data_hub.infrastructure.enrichment.types import (
+    CompanyInfo,
+    InsertBatchResult,
+    MappingRecord,
+)
+from work_data_hub.utils.logging import get_logger
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from work_data_hub.infrastructure.enrichment.mapping_repository import (
+        CompanyMappingRepository,
+    )
+
+__all__ = [
+    "DEFAULT_MIN_CONFIDENCE",
+    "FORMER_NAME_CONFIDENCE_FACTOR",
+    "EqcProvider",
+    "cache_company_info",
+    "load_confidence_overrides",
+]
+
+
+def _log() -> Any:
+    # Looked up per event, so a logging set-up made after import (CLI, tests) applies.
+    return get_logger(__name__)
+
+
+#: Hits below this confidence are returned but not cached (spec section 3).
+DEFAULT_MIN_CONFIDENCE = 0.60
+#: Former names are cached at this share of the hit's confidence.
+FORMER_NAME_CONFIDENCE_FACTOR = 0.9
+#: Largest confidence-override YAML file read (bytes).
+MAX_OVERRIDE_FILE_BYTES = 64 * 1024
+
+
+class CompanyLookup(Protocol):
+    """What the provider needs from the client (``EqcClient.find_company``)."""
+
+    def find_company(self, name: str) -> CompanyInfo | None: ...
+
+
+def _connection_of(repository: CompanyMappingRepository) -> sa.Connection:
+    connection = getattr(repository, "connection", None)
+    if connection is None:
+        connection = repository._conn
+    return connection
+
+
+def cache_company_info(
+    repository: CompanyMappingRepository, normalized_name: str, info: CompanyInfo
+) -> InsertBatchResult:
+    """Write ``info`` to ``company_master`` and its ``eqc`` mappings, in a savepoint.
+
+    Mappings: ``normalized_name`` at the hit's confidence, the normalized official name at
+    1.0 (it is the company's own name), and each normalized former name at
+    :data:`FORMER_NAME_CONFIDENCE_FACTOR` × the hit's confidence. Existing mappings to
+    another id are never overwritten (counted as conflicts). Errors propagate after the
+    savepoint is rolled back; the caller's transaction stays usable.
+    """
+    confidence = round(float(info.confidence), 4)
+    candidates: list[tuple[str, float]] = [
+        (normalized_name, confidence),
+        (normalizer.normalize_for_temp_id(info.official_name), 1.0),
+    ]
+    former_confidence = round(confidence * FORMER_NAME_CONFIDENCE_FACTOR, 4)
+    candidates += [
+        (normalizer.normalize_for_temp_id(name), former_confidence) for name in info.former_names
+    ]
+    records: list[MappingRecord] = []
+    seen: set[str] = set()
+    for alias, alias_confidence in candidates:
+        if alias and alias not in seen:
+            seen.add(alias)
+            records.append(
+                MappingRecord(
+                    alias_name=alias,
+                    canonical_id=info.company_id,
+                    match_type=tables.MatchType.EQC.value,
+                    source=tables.MappingSource.EQC.value,
+                    confidence=alias_confidence,
+                )
+            )
+    with _connection_of(repository).begin_nested():
+        repository.upsert_company(
+            company_id=info.company_id,
+            official_name=info.official_name,
+            unified_credit_code=info.unified_credit_code,
+            aliases=info.former_names,
+            source=tables.MappingSource.EQC.value,
+        )
+        return repository.insert_batch_with_conflict_check(records)
+
+
+def load_confidence_overrides(path: str | Path) -> dict[str, float]:
+    """Match type → confidence from a small YAML mapping (e.g. ``拼音: 0.5``)."""
+    file = Path(path)
+    try:
+        if file.stat().st_size > MAX_OVERRIDE_FILE_BYTES:
+            raise InputError(
+                f"confidence override file is larger than {MAX_OVERRIDE_FILE_BYTES} bytes"
+            )
+        data: Any = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"confidence override file unreadable ({type(exc).__name__})") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise InputError("confidence override file must hold a mapping")
+    overrides: dict[str, float] = {}
+    for key, value in data.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise InputError("confidence overrides must be numbers between 0 and 1")
+        overrides[str(key)] = float(value)
+    return overrides
+
+
+class EqcProvider:
+    """EQC lookups for one run: a budget, counters, and a switch-off on auth errors.
+
+    ``lookup`` never raises. Thread-safe: the budget and counters are guarded by a lock,
+    so concurrent lookups never spend more than ``budget``.
+    """
+
+    def __init__(
+        self,
+        client: CompanyLookup,
+        *,
+        budget: int = 0,
+        mapping_repository: CompanyMappingRepository | None = None,
+        min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+    ) -> None:
+        if budget < 0:
+            raise ValueError("budget must not be negative")
+        self._client = client
+        self._repository = mapping_repository
+        self.min_confidence = min_confidence
+        self._budget = budget
+        self._remaining = budget
+        self._disabled = False
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+        self.errors = 0
+        self.cached = 0
+        self.cache_errors = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"EqcProvider(budget={self._budget}, remaining_budget={self._remaining}, "
+            f"available={self.is_available})"
+        )
+
+    @property
+    def budget(self) -> int:
+        """The budget this run started with."""
+        return self._budget
+
+    @property
+    def remaining_budget(self) -> int:
+        """Lookups still allowed (0 once disabled)."""
+        return 0 if self._disabled else self._remaining
+
+    @property
+    def is_available(self) -> bool:
+        """Whether a lookup would call EQC: budget left and not disabled."""
+        return not self._disabled and self._remaining > 0
+
+    @property
+    def disabled(self) -> bool:
+        """Whether an auth error switched the provider off for this run."""
+        return self._disabled
+
+    @property
+    def consumed(self) -> int:
+        """Budget spent so far."""
+        return self._budget - self._remaining
+
+    def statistics(self) -> dict[str, int | bool]:
+        """Counters of this run, for the run report."""
+        with self._lock:
+            return {
+                "budget": self._budget,
+                "consumed": self._budget - self._remaining,
+                "remaining_budget": 0 if self._disabled else self._remaining,
+                "hits": self.hits,
+                "misses": self.misses,
+                "errors": self.errors,
+                "cached": self.cached,
+                "cache_errors": self.cache_errors,
+                "disabled": self._disabled,
+            }
+
+    def lookup(self, name: str) -> CompanyInfo | None:
+        """The company for ``name``, or ``None`` (miss, error, no budget, disabled)."""
+        with self._lock:
+            if self._disabled or self._remaining <= 0:
+                return None
+            self._remaining -= 1
+        started = time.perf_counter()
+        try:
+            info = self._client.find_company(name)
+        except EqcAuthError as exc:
+            with self._lock:
+                self.errors += 1
+                self._disabled = True
+            _log().warning(
+                "eqc_provider.disabled", error_type=type(exc).__name__, status_code=exc.status_code
+            )
+            return None
+        except Exception as exc:  # the contract: never raise into the resolver
+            with self._lock:
+                self.errors += 1
+            _log().debug(
+                "eqc_provider.lookup_failed",
+                error_type=type(exc).__name__,
+                status_code=exc.status_code if isinstance(exc, EqcError) else None,
+                elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+            )
+            return None
+        if info is None:
+            with self._lock:
+                self.misses += 1
+            return None
+        with self._lock:
+            self.hits += 1
+        if self._repository is not None and info.confidence >= self.min_confidence:
+            self._cache(name, info)
+        return info
+
+    def _cache(self, name: str, info: CompanyInfo) -> None:
+        assert self._repository is not None
+        normalized = normalizer.normalize_for_temp_id(name)
+        if not normalized:
+            return
+        try:
+            cache_company_info(self._repository, normalized, info)
+        except Exception as exc:  # caching is optional: count, log the type, carry on
+            with self._lock:
+                self.cache_errors += 1
+            _log().warning("eqc_provider.cache_failed", error_type=type(exc).__name__)
+            return
+        with self._lock:
+            self.cached += 1

@@ -1,0 +1,147 @@
+"""EqcProvider accounting with an in-memory client: budget, counters, auth switch-off."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from work_data_hub.errors import EqcAuthError, EqcTransientError, InputError
+from work_data_hub.infrastructure.enrichment.eqc_provider import (
+    EqcProvider,
+    load_confidence_overrides,
+)
+from work_data_hub.infrastructure.enrichment.types import CompanyInfo, EqcProviderProtocol
+
+INFO = CompanyInfo(company_id="1", official_name="甲有限公司")
+
+
+class ScriptedClient:
+    """Answers find_company from a script of results or exceptions, counting calls."""
+
+    def __init__(self, *outcomes: object) -> None:
+        self.outcomes = list(outcomes)
+        self.calls = 0
+
+    def find_company(self, name: str) -> CompanyInfo | None:
+        self.calls += 1
+        outcome = self.outcomes.pop(0) if len(self.outcomes) > 1 else self.outcomes[0]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        assert outcome is None or isinstance(outcome, CompanyInfo)
+        return outcome
+
+
+def test_satisfies_the_resolver_protocol() -> None:
+    assert isinstance(EqcProvider(ScriptedClient(None), budget=1), EqcProviderProtocol)
+
+
+def test_hit_miss_and_error_each_spend_one_unit() -> None:
+    client = ScriptedClient(INFO, None, EqcTransientError(status_code=503))
+    provider = EqcProvider(client, budget=5)
+    assert provider.lookup("a") == INFO
+    assert provider.lookup("b") is None
+    assert provider.lookup("c") is None
+    assert (provider.budget, provider.remaining_budget, provider.consumed) == (5, 2, 3)
+    assert (provider.hits, provider.misses, provider.errors) == (1, 1, 1)
+
+
+def test_no_budget_means_no_calls() -> None:
+    client = ScriptedClient(INFO)
+    provider = EqcProvider(client)
+    assert provider.is_available is False
+    assert provider.lookup("a") is None
+    assert client.calls == 0
+
+
+def test_budget_runs_out_exactly() -> None:
+    client = ScriptedClient(INFO)
+    provider = EqcProvider(client, budget=2)
+    results = [provider.lookup(str(i)) for i in range(4)]
+    assert results == [INFO, INFO, None, None]
+    assert client.calls == 2
+    assert provider.is_available is False
+
+
+def test_auth_error_disables_the_provider_for_the_run() -> None:
+    client = ScriptedClient(None, EqcAuthError(status_code=401), INFO)
+    provider = EqcProvider(client, budget=10)
+    provider.lookup("a")
+    assert provider.lookup("b") is None
+    assert provider.disabled
+    assert not provider.is_available
+    assert provider.remaining_budget == 0
+    assert provider.lookup("c") is None
+    assert client.calls == 2
+    assert provider.consumed == 2
+    assert provider.statistics()["disabled"] is True
+
+
+def test_unexpected_exceptions_never_escape() -> None:
+    provider = EqcProvider(ScriptedClient(RuntimeError("boom")), budget=1)
+    assert provider.lookup("a") is None
+    assert provider.errors == 1
+
+
+def test_statistics_carry_every_counter() -> None:
+    provider = EqcProvider(ScriptedClient(INFO, None), budget=3)
+    provider.lookup("a")
+    provider.lookup("b")
+    assert provider.statistics() == {
+        "budget": 3,
+        "consumed": 2,
+        "remaining_budget": 1,
+        "hits": 1,
+        "misses": 1,
+        "errors": 0,
+        "cached": 0,
+        "cache_errors": 0,
+        "disabled": False,
+    }
+
+
+def test_negative_budget_is_rejected() -> None:
+    with pytest.raises(ValueError, match="budget"):
+        EqcProvider(ScriptedClient(None), budget=-1)
+
+
+def test_repr_shows_budget_only() -> None:
+    assert repr(EqcProvider(ScriptedClient(None), budget=2)) == (
+        "EqcProvider(budget=2, remaining_budget=2, available=True)"
+    )
+
+
+def test_confidence_overrides_load_from_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "confidence.yml"
+    path.write_text("拼音: 0.5\n模糊匹配: 0.75\n", encoding="utf-8")
+    assert load_confidence_overrides(path) == {"拼音": 0.5, "模糊匹配": 0.75}
+
+
+def test_empty_confidence_file_is_no_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "confidence.yml"
+    path.write_text("", encoding="utf-8")
+    assert load_confidence_overrides(path) == {}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["- 1\n- 2\n", "拼音: 2\n", "拼音: yes\n", "拼音: [\n"],
+    ids=["list", "too-big", "bool", "broken"],
+)
+def test_bad_confidence_files_are_input_errors(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "confidence.yml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError):
+        load_confidence_overrides(path)
+
+
+def test_missing_confidence_file_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="FileNotFoundError"):
+        load_confidence_overrides(tmp_path / "none.yml")
+
+
+def test_oversized_confidence_file_is_an_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "confidence.yml"
+    path.write_text("#" * 70_000, encoding="utf-8")
+    with pytest.raises(InputError, match="larger"):
+        load_confidence_overrides(path)
