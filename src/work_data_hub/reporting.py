@@ -170,21 +170,22 @@ class UnknownCompany:
 class UnknownTally:
     """Counts the rows of a run that got a temporary id, per temporary id."""
 
-    def __init__(self, salt: str, *, seen_at: dt.datetime) -> None:
-        self._salt = salt
+    def __init__(self, *, seen_at: dt.datetime) -> None:
         self._seen_at = seen_at
         self._names: dict[str, str] = {}
         self._counts: dict[str, int] = {}
 
     def add(self, names: pd.Series, output: pd.Series) -> None:
-        """Tally one chunk: ``names`` the customer names, ``output`` the resolved ids."""
-        expected = normalizer.temp_ids_for_series(names, self._salt)
-        hit = expected.notna() & output.notna()
-        hit &= expected.astype("string") == output.astype("string")
-        hit = hit.fillna(False).astype(bool)
+        """Tally one chunk: ``names`` the customer names, ``output`` the resolved ids.
+
+        A row counts when its id has the shape of a temporary id; one temporary id stands
+        for one normalized name, so no name is normalized again here.
+        """
+        ids = output.astype("string")
+        hit = ids.str.fullmatch(_TEMP_ID.pattern).fillna(False).astype(bool)
         if not hit.any():
             return
-        chunk = pd.DataFrame({"temp": expected[hit].astype(str), "name": names[hit].astype(str)})
+        chunk = pd.DataFrame({"temp": ids[hit].astype(str), "name": names[hit].astype(str)})
         for temp_id, count in chunk["temp"].value_counts(sort=False).items():
             self._counts[str(temp_id)] = self._counts.get(str(temp_id), 0) + int(count)
         for temp_id, name in chunk.drop_duplicates("temp").itertuples(index=False):

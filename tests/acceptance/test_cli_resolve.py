@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,9 @@ def test_resolve_keeps_leading_zeros_of_ids(cli: Cli) -> None:
     path = cli.tmp / "in.csv"
     path.write_text("客户名称,公司代码\n招商银行,00123\n", encoding="utf-8")
     assert cli("resolve", str(path)).exit_code == 0  # type: ignore[attr-defined]
-    text = (cli.tmp / "in.resolved.csv").read_text(encoding="utf-8")
-    assert "招商银行,00123,00123" in text
+    with (cli.tmp / "in.resolved.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[1] == ["招商银行", "00123", "00123"]
 
 
 def test_resolve_json_prints_the_report(cli: Cli) -> None:

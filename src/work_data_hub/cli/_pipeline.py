@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,7 @@ KEY_FIELDS = (
 )
 
 #: Builds the run's EQC provider for one chunk: ``(repository, remaining budget)``.
-ProviderFactory = Callable[[CompanyMappingRepository, int], EqcProviderProtocol | None]
+ProviderFactory = Callable[[CompanyMappingRepository | None, int], EqcProviderProtocol | None]
 Progress = Callable[[int], None]
 
 
@@ -158,7 +159,7 @@ class ResolvedFile:
 
 
 def resolve_file(
-    engine: sa.Engine,
+    engine: sa.Engine | None,
     source: frames.FrameSource,
     output_path: Path,
     strategy: ResolutionStrategy,
@@ -169,7 +170,12 @@ def resolve_file(
     chunk_rows: int = frames.DEFAULT_CHUNK_ROWS,
     progress: Progress | None = None,
 ) -> ResolvedFile:
-    """Resolve ``source`` chunk by chunk into ``output_path``; write the report and unknowns."""
+    """Resolve ``source`` chunk by chunk into ``output_path``; write the report and unknowns.
+
+    Without a reachable database (``engine`` is ``None``, or a chunk cannot connect) a chunk
+    is resolved from the overrides alone: unknown names get temporary ids, nothing is
+    cached or queued, ``tier_errors["database"]`` counts it and the report warns.
+    """
     _check_paths(source.path, output_path)
     report_path, unknown_path = companion_paths(output_path)
     started = clock.utcnow()
@@ -179,10 +185,11 @@ def resolve_file(
         file_format=source.format.value,
         started_at=started,
     )
-    tally = reporting.UnknownTally(salt, seen_at=started)
+    tally = reporting.UnknownTally(seen_at=started)
     remaining = strategy.sync_lookup_budget
     eqc_usable = provider_factory is not None and remaining > 0
     total_started = time.perf_counter()
+    offline_chunks = 0
     with frames.open_writer(
         output_path, source.format, encoding=source.encoding, sheet=source.sheet
     ) as writer:
@@ -194,8 +201,8 @@ def resolve_file(
             if chunk is None:
                 break
             mark = time.perf_counter()
-            with engine.begin() as conn:
-                repository = CompanyMappingRepository(conn)
+            with _chunk_transaction(engine) as conn:
+                repository = CompanyMappingRepository(conn) if conn is not None else None
                 provider = None
                 if eqc_usable and remaining > 0 and provider_factory is not None:
                     provider = provider_factory(repository, remaining)
@@ -213,6 +220,9 @@ def resolve_file(
                 result = resolver.resolve_batch(chunk, chunk_strategy)
             report.add_time("resolve", _ms_since(mark))
             stats = result.statistics
+            if conn is None:
+                offline_chunks += 1
+                _count_database_unreachable(stats, strategy)
             if provider is not None:
                 remaining = max(0, remaining - stats.budget_consumed)
                 eqc_usable = provider.is_available
@@ -229,6 +239,12 @@ def resolve_file(
             log.debug("cli.chunk_resolved", rows=len(chunk), chunk=report.chunks)
     report.rows_out = writer.rows_written
     report.unknown_companies = reporting.write_unknown_csv(unknown_path, tally.companies())
+    if offline_chunks:
+        report.warnings.append(
+            f"the database was unreachable for {offline_chunks} chunk(s): their unknown names "
+            "got temporary ids without the mapping cache and nothing was queued; "
+            "run resolve again once the database is back"
+        )
     if strategy.sync_lookup_budget > 0 and not eqc_usable and remaining > 0:
         report.warnings.append("EQC became unavailable during the run; the rest got temporary ids")
     report.finished_at = clock.utcnow()
@@ -244,6 +260,28 @@ def resolve_file(
     return ResolvedFile(
         report=report, output_path=output_path, report_path=report_path, unknown_path=unknown_path
     )
+
+
+@contextmanager
+def _chunk_transaction(engine: sa.Engine | None) -> Iterator[sa.Connection | None]:
+    """The chunk's transaction, or ``None`` when there is no database to reach."""
+    if engine is None:
+        yield None
+        return
+    try:
+        conn = engine.connect()
+    except sa.exc.DBAPIError as exc:
+        log.warning("cli.database_unreachable", error_type=type(exc.orig).__name__)
+        yield None
+        return
+    with conn, conn.begin():
+        yield conn
+
+
+def _count_database_unreachable(stats: Any, strategy: ResolutionStrategy) -> None:
+    stats.tier_errors["database"] = stats.tier_errors.get("database", 0) + 1
+    if strategy.enable_async_queue and stats.temp_ids_generated:
+        stats.async_queue_errors += 1
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from work_data_hub.errors import InputError
@@ -44,6 +45,7 @@ __all__ = [
 #: Rows per chunk for CSV and Parquet: a few hundred MB at most for typical annuity files.
 DEFAULT_CHUNK_ROWS = 200_000
 _ENCODING_PROBE_BYTES = 1 << 20
+_ARROW_CSV_ENCODINGS = ("utf-8", "utf-8-sig")
 _SUFFIXES = {
     ".csv": "csv",
     ".txt": "csv",
@@ -293,12 +295,16 @@ class FrameWriter:
         self._parquet: pq.ParquetWriter | None = None
         self._schema: pa.Schema | None = None
         self._excel: list[pd.DataFrame] = []
+        self._csv: Any = None
+        self._handle: Any = None
         self._started = False
 
     def write(self, frame: pd.DataFrame) -> None:
         """Append ``frame`` (same columns as the first frame)."""
         try:
-            if self.format is FileFormat.CSV:
+            if self.format is FileFormat.CSV and self.encoding in _ARROW_CSV_ENCODINGS:
+                self._write_arrow_csv(frame)
+            elif self.format is FileFormat.CSV:
                 frame.to_csv(
                     self.path,
                     mode="a" if self._started else "w",
@@ -321,16 +327,31 @@ class FrameWriter:
         self._started = True
         self.rows_written += len(frame)
 
+    def _write_arrow_csv(self, frame: pd.DataFrame) -> None:
+        # pyarrow writes CSV several times faster than pandas; every cell is text.
+        if self._csv is None:
+            self._schema = pa.schema([(str(c), pa.string()) for c in frame.columns])
+            self._handle = self.path.open("wb")
+            if self.encoding == "utf-8-sig":
+                self._handle.write(codecs.BOM_UTF8)
+            options = pa_csv.WriteOptions(quoting_style="needed")
+            self._csv = pa_csv.CSVWriter(self._handle, self._schema, write_options=options)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        self._csv.write_table(table.cast(self._schema))
+
     def close(self) -> None:
         """Finish the file (an empty input still gives a file)."""
         try:
-            if self.format is FileFormat.PARQUET and self._parquet is not None:
+            if self._csv is not None:
+                self._csv.close()
+                self._handle.close()
+            elif self.format is FileFormat.PARQUET and self._parquet is not None:
                 self._parquet.close()
             elif self.format is FileFormat.EXCEL:
                 frame = pd.concat(self._excel, ignore_index=True) if self._excel else pd.DataFrame()
                 with pd.ExcelWriter(self.path, engine="openpyxl") as writer:
                     frame.to_excel(writer, sheet_name=self.sheet, index=False)
-            elif not self._started:
+            elif not self._started and self.format is FileFormat.CSV:
                 self.path.write_text("", encoding=self.encoding)
         except OSError as exc:
             raise InputError(f"cannot write {self.path}: {type(exc).__name__}") from exc
@@ -346,8 +367,12 @@ class FrameWriter:
     ) -> None:
         if exc_type is None:
             self.close()
-        elif self._parquet is not None:
+            return
+        if self._parquet is not None:
             self._parquet.close()
+        if self._csv is not None:
+            self._csv.close()
+            self._handle.close()
 
 
 def _no_bom(encoding: str) -> str:

@@ -68,7 +68,7 @@ def test_report_json_says_whether_row_counts_match(tmp_path: Path) -> None:
 
 
 def test_unknown_tally_counts_rows_per_temporary_id_most_frequent_first() -> None:
-    tally = reporting.UnknownTally(SALT, seen_at=START)
+    tally = reporting.UnknownTally(seen_at=START)
     names = pd.Series(["甲公司", " 甲公司", "乙公司", "丙公司", None], dtype="string")
     temp_a = generate_temp_company_id("甲公司", SALT)
     temp_b = generate_temp_company_id("乙公司", SALT)
