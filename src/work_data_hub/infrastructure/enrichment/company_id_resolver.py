@@ -294,9 +294,6 @@ class CompanyIdResolver:
     def _savepoint(self) -> Any:
         """A savepoint on the repository's connection, when it exposes one."""
         connection = getattr(self._repository, "connection", None)
-        if connection is None:
-            # CompanyMappingRepository keeps the caller's connection here.
-            connection = getattr(self._repository, "_conn", None)
         begin_nested = getattr(connection, "begin_nested", None)
         return begin_nested() if callable(begin_nested) else nullcontext()
 
