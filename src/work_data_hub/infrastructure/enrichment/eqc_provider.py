@@ -30,8 +30,6 @@ from work_data_hub.infrastructure.enrichment.types import (
 from work_data_hub.utils.logging import get_logger
 
 if TYPE_CHECKING:
-    import sqlalchemy as sa
-
     from work_data_hub.infrastructure.enrichment.mapping_repository import (
         CompanyMappingRepository,
     )
@@ -62,13 +60,6 @@ class CompanyLookup(Protocol):
     """What the provider needs from the client (``EqcClient.find_company``)."""
 
     def find_company(self, name: str) -> CompanyInfo | None: ...
-
-
-def _connection_of(repository: CompanyMappingRepository) -> sa.Connection:
-    connection = getattr(repository, "connection", None)
-    if connection is None:
-        connection = repository._conn
-    return connection
 
 
 def cache_company_info(
@@ -105,7 +96,7 @@ def cache_company_info(
                     confidence=alias_confidence,
                 )
             )
-    with _connection_of(repository).begin_nested():
+    with repository.connection.begin_nested():
         repository.upsert_company(
             company_id=info.company_id,
             official_name=info.official_name,
