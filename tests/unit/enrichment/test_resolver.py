@@ -571,6 +571,13 @@ def test_numeric_nan_and_mixed_cells_in_every_key_column() -> None:
     assert tier_total(stats) == 5
 
 
+def test_unhashable_cells_are_treated_as_missing_keys() -> None:
+    df = frame(name=[["甲"], "乙", {"a": 1}], plan=[{"p": 1}, "P1", ["P1"]])
+    ids, stats = resolve(df, overrides={"plan": {"P1": "P"}})
+    assert ids == [None, "P", None]
+    assert stats.unresolved == 2
+
+
 def test_empty_frame_resolves_to_empty_output() -> None:
     ids, stats = resolve(frame(name=[]), repository=FakeRepository())
     assert ids == []

@@ -105,6 +105,11 @@ class CompanyIdResolver:
     backflow and enqueue are skipped; without ``eqc_provider`` the EQC tier is. ``salt`` is
     the HMAC key of temporary ids; ``None`` means the development salt — entry points pass
     ``Settings.alias_salt``.
+
+    The EQC tier runs when a provider is given and ``strategy.sync_lookup_budget > 0``
+    (spec section 1); the run's budget is ``min(sync_lookup_budget,
+    provider.remaining_budget)``. ``use_enrichment_service`` is kept for legacy callers
+    and does not gate the tier.
     """
 
     def __init__(

@@ -145,8 +145,22 @@ def is_temp_id(value: str) -> bool:
 # --------------------------------------------------------------------------- key columns
 
 
+def _hashable_or_none(value: object) -> object:
+    try:
+        hash(value)
+    except TypeError:
+        return None
+    return value
+
+
 def _factorize(values: Any) -> tuple[Codes, Objects]:
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    try:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:
+        # Unhashable cells (lists, dicts) are not keys: treat them as missing.
+        cleaned = np.empty(len(values), dtype=object)
+        cleaned[:] = [_hashable_or_none(v) for v in values]
+        codes, uniques = pd.factorize(cleaned, use_na_sentinel=True)
     return np.asarray(codes, dtype=np.intp), np.asarray(uniques, dtype=object)
 
 
