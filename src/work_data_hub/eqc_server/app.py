@@ -79,7 +79,12 @@ class Rule:
 
 @dataclass(frozen=True, kw_only=True)
 class CallRecord:
-    """One answered call: what was asked and with which status it was answered."""
+    """One call: what was asked and the status decided for it.
+
+    ``fault`` names the switch that shaped the answer (``rule``, ``hang``, ``rate_limited``,
+    ``error``, ``unauthorized``, ``token_expired``) or is ``None``. A hanging call is
+    recorded when it arrives, with the status it would send after the hang.
+    """
 
     path: str
     key: str | None
