@@ -126,7 +126,7 @@ def test_wrong_sheet_lists_the_sheets(cli: Cli) -> None:
 def test_unreachable_database_shows_the_url_without_password(cli: Cli) -> None:
     url = "postgresql+psycopg://wdh:s3cret-pw@127.0.0.1:1/wdh"
     result: Any = cli("resolve", str(_sample(cli.tmp)), DATABASE_URL=url)
-    assert result.exit_code == 1
+    assert result.exit_code == 0  # degraded run: temporary ids, a warning
     assert "cannot connect to the database at postgresql+psycopg://wdh:***@127.0.0.1:1/wdh" in (
         result.stderr
     )

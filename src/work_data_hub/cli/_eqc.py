@@ -36,7 +36,9 @@ def make_client(settings: Settings, reason: str, *, engine: sa.Engine | None = N
 def provider_factory(client: EqcClient) -> ProviderFactory:
     """Per chunk, a provider over ``client`` with the run's remaining budget."""
 
-    def build(repository: CompanyMappingRepository, budget: int) -> EqcProviderProtocol | None:
+    def build(
+        repository: CompanyMappingRepository | None, budget: int
+    ) -> EqcProviderProtocol | None:
         provider: EqcProviderProtocol = EqcProvider(
             client, budget=budget, mapping_repository=repository
         )

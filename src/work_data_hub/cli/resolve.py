@@ -6,11 +6,13 @@ import contextlib
 from pathlib import Path
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 import typer
 
 from work_data_hub.cli import _eqc, _pipeline
 from work_data_hub.cli._console import info, print_json, print_table, progress, warn
 from work_data_hub.cli._context import load_settings, open_engine, warn_if_dev_salt
+from work_data_hub.errors import StorageError
 from work_data_hub.infrastructure.enrichment.overrides import load_company_id_overrides
 from work_data_hub.infrastructure.enrichment.types import ResolutionStrategy
 from work_data_hub.io import frames
@@ -73,7 +75,11 @@ def resolve(
     with contextlib.ExitStack() as stack:
         if client is not None:
             stack.enter_context(client)
-        engine = stack.enter_context(open_engine(settings))
+        engine: sa.Engine | None = None
+        try:
+            engine = stack.enter_context(open_engine(settings))
+        except StorageError as exc:  # never block a pipeline: resolve without the database
+            warn(f"{exc}; resolving without it: unknown names get temporary ids, none is queued")
         advance = stack.enter_context(progress(f"resolving {input_path.name}", source.total_rows))
         done = _pipeline.resolve_file(
             engine,

@@ -34,7 +34,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 import structlog
 
-from work_data_hub.errors import EqcAuthError
+from work_data_hub.errors import EqcAuthError, StorageError
 from work_data_hub.infrastructure.enrichment import queue_repository, retry_policy
 from work_data_hub.infrastructure.enrichment.queue_repository import ClaimedRequest
 from work_data_hub.infrastructure.enrichment.types import CompanyInfo
@@ -120,6 +120,7 @@ class WorkerRunStats:
     lost_leases: int = 0
     recovered: int = 0
     lookup_errors: int = 0
+    database_errors: int = 0
     auth_failed: bool = False
     stop_reason: str = "drained"
     elapsed_ms: float = 0.0
@@ -259,6 +260,19 @@ class _Run:
             self._held.discard(claim.id)
         self._count(outcome if owned else "lost_leases")
 
+    def after_database_error(self, error: Exception) -> None:
+        """A batch failed on the database: count it, give back what is still held (best
+        effort; the lease expiry covers a failed release)."""
+        self._count("database_errors")
+        _log().warning(
+            "worker.database_error",
+            error_type=getattr(error, "error_type", None) or type(error).__name__,
+        )
+        try:
+            self._release_unfinished()
+        except Exception as exc:  # the database may still be away; recovery covers it
+            _log().warning("worker.release_failed", error_type=type(exc).__name__)
+
     def _release_unfinished(self) -> None:
         with self._lock:
             unfinished, self._held = sorted(self._held), set()
@@ -342,7 +356,16 @@ def _drain(run: _Run, max_requests: int | None, *, idle_sleep_s: float | None) -
             run.stats.stop_reason = "max_requests"
             return
         limit = run.o.batch_size if remaining is None else min(run.o.batch_size, remaining)
-        claimed = run.run_batch(limit)
+        try:
+            claimed = run.run_batch(limit)
+        except (StorageError, sa.exc.SQLAlchemyError) as exc:
+            if idle_sleep_s is None:
+                raise  # a one-off drain stops; the next scheduled run picks the rest up
+            # Long-running: the database went away (restart, killed session); reconnect
+            # on the next batch instead of ending the worker.
+            run.after_database_error(exc)
+            run.o.stop_event.wait(idle_sleep_s)
+            continue
         if run.stopping:
             run.stats.auth_failed = run._auth_failed.is_set()
             run.stats.stop_reason = "auth_error" if run.stats.auth_failed else "stopped"
@@ -450,7 +473,9 @@ def run_worker(
     """Work until stopped: SIGINT/SIGTERM (or ``stop_event``) finish in-flight lookups,
     release the remaining claims and return; an auth error also ends the run.
 
-    An idle queue is polled every ``idle_sleep_s`` seconds.
+    An idle queue is polled every ``idle_sleep_s`` seconds; a batch that fails on the
+    database (restart, killed session) is counted in ``database_errors``, its claims are
+    given back, and the worker tries again after the same pause.
     """
     stop = stop_event or threading.Event()
     options = _options(
