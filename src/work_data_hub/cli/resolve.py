@@ -12,7 +12,7 @@ import typer
 from work_data_hub.cli import _eqc, _pipeline
 from work_data_hub.cli._console import info, print_json, print_table, progress, warn
 from work_data_hub.cli._context import load_settings, open_engine, warn_if_dev_salt
-from work_data_hub.errors import StorageError
+from work_data_hub.errors import InputError, StorageError
 from work_data_hub.infrastructure.enrichment.overrides import load_company_id_overrides
 from work_data_hub.infrastructure.enrichment.types import ResolutionStrategy
 from work_data_hub.io import frames
@@ -71,7 +71,10 @@ def resolve(
         backflow=not no_backflow,
     )
     output_path = output or _pipeline.default_output_path(input_path)
-    overrides = load_company_id_overrides(settings.mappings_dir)
+    try:
+        overrides = load_company_id_overrides(settings.mappings_dir)
+    except ValueError as exc:  # a bad override file (names the file): one error line
+        raise InputError(str(exc)) from exc
     with contextlib.ExitStack() as stack:
         if client is not None:
             stack.enter_context(client)

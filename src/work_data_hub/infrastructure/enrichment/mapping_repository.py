@@ -256,15 +256,22 @@ class CompanyMappingRepository:
 
         An empty list returns ``EnqueueResult(0, 0)`` without touching the database. A
         request that is not a mapping, misses a key, holds a non-string value or an empty
-        ``normalized_name`` raises ``ValueError`` before any SQL runs. Database and
-        connection failures propagate as :class:`StorageError`.
+        ``normalized_name`` raises ``ValueError`` before any SQL runs. Text a database cannot
+        store must not fail the whole batch: NUL is dropped from ``raw_name`` and lone
+        surrogates become U+FFFD; a request whose ``normalized_name`` or ``temp_id`` holds
+        either is skipped (counted in ``skipped_count``). Database and connection failures
+        propagate as :class:`StorageError`.
         """
         if not requests:
             return EnqueueResult(queued_count=0, skipped_count=0)
         unique: dict[str, tuple[str, str, str]] = {}
         for index, request in enumerate(requests):
             raw_name, normalized_name, temp_id = _check_request(index, request)
-            unique.setdefault(normalized_name, (raw_name, normalized_name, temp_id))
+            if _storable(normalized_name) != normalized_name or _storable(temp_id) != temp_id:
+                continue  # a key the database cannot hold; skipped, not the whole batch
+            unique.setdefault(normalized_name, (_storable(raw_name), normalized_name, temp_id))
+        if not unique:
+            return EnqueueResult(queued_count=0, skipped_count=len(requests))
         # Sorted by name so that concurrent enqueues take index locks in the same order
         # and cannot deadlock each other.
         rows = [unique[name] for name in sorted(unique)]
@@ -511,6 +518,17 @@ def _check_request(index: int, request: object) -> tuple[str, str, str]:
     if not values[1].strip():
         raise ValueError(f"request {index} has an empty 'normalized_name'")
     return values[0], values[1], values[2]
+
+
+def _storable(text: str) -> str:
+    """``text`` without NUL (PostgreSQL text cannot hold it) and with lone surrogates (not
+    encodable as UTF-8, so no driver can send them) replaced by U+FFFD."""
+    text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
+    return text
 
 
 def _check_mapping(index: int, record: MappingRecord) -> None:
