@@ -88,6 +88,22 @@ def test_key_columns_are_factorized_over_distinct_values() -> None:
     assert keys.hardcode.codes.tolist() == [0, 0, 1, -1]
 
 
+def test_account_names_equal_or_not_to_customer_names_share_one_key_space() -> None:
+    keys = keys_of(
+        frame(name=["甲公司", "乙", None, "丙"], account_name=["甲公司", "甲公司-已转出", None, 5])
+    )
+    assert keys.account_name.codes.tolist() == [0, 0, -1, -1]
+    assert keys.name.codes.tolist() == [0, 1, -1, 2]
+
+
+def test_account_name_shortcut_works_with_pandas_string_columns() -> None:
+    df = pd.DataFrame(
+        {"客户名称": ["甲", "乙", None], "年金账户名": ["甲", "丙", "乙"]}, dtype="string"
+    )
+    keys = keys_of(df)
+    assert keys.name.keys[keys.account_name.codes].tolist() == ["甲", "丙", "乙"]
+
+
 def test_missing_optional_columns_give_empty_key_columns() -> None:
     keys = keys_of(frame(name=["甲公司"]))
     for column in (keys.plan, keys.account, keys.hardcode, keys.account_name, keys.existing):

@@ -293,15 +293,33 @@ def _code_column(series: pd.Series | None, n_rows: int) -> KeyColumn:
     return KeyColumn.from_keys(codes, (canonical_code(v) for v in uniques.tolist()))
 
 
+def _same_cells(a: pd.Series, b: pd.Series) -> Mask:
+    """Rows where both columns hold the same (non-missing) value; one vectorized compare."""
+    try:
+        equal = a.array == b.array
+        same: Mask = np.asarray(pd.array(equal, dtype="boolean").fillna(False), dtype=bool)
+    except (TypeError, ValueError):
+        return np.zeros(len(a), dtype=bool)
+    return same
+
+
 def _name_columns(
     customer: pd.Series, account: pd.Series | None
 ) -> tuple[KeyColumn, KeyColumn, RawNames]:
-    """Both name columns over one key space; each distinct spelling is normalized once."""
+    """Both name columns over one key space; each distinct spelling is normalized once.
+
+    The account name often repeats the customer name: those rows reuse the customer
+    column's codes, and only the other account-name cells are factorized.
+    """
+    n_rows = len(customer)
     c_codes, c_uniques = _factorize(customer)
-    if account is None:
-        a_codes, a_uniques = np.full(len(customer), -1, dtype=np.intp), np.empty(0, object)
-    else:
-        a_codes, a_uniques = _factorize(account)
+    a_codes = np.full(n_rows, -1, dtype=np.intp)
+    a_uniques = np.empty(0, dtype=object)
+    same = np.zeros(n_rows, dtype=bool)
+    if account is not None:
+        same = _same_cells(customer, account)
+        if not same.all():
+            a_codes[~same], a_uniques = _factorize(account.array[~same])
     union_codes, union = _factorize(np.concatenate([c_uniques, a_uniques]))
     normalized = normalizer.normalize_series(pd.Series(union, dtype=object))
     keyed = KeyColumn.from_keys(union_codes, (str(v) for v in normalized.tolist()))
@@ -309,7 +327,7 @@ def _name_columns(
     c_key = np.append(key_of_union[: len(c_uniques)], -1).astype(np.intp)
     a_key = np.append(key_of_union[len(c_uniques) :], -1).astype(np.intp)
     name = KeyColumn(c_key[c_codes], keyed.keys)
-    account_name = KeyColumn(a_key[a_codes], keyed.keys)
+    account_name = KeyColumn(np.where(same, name.codes, a_key[a_codes]), keyed.keys)
     raw = RawNames(c_codes, c_uniques, c_key[:-1])
     return name, account_name, raw
 
