@@ -10,9 +10,9 @@ Each size runs in its own process (so peak RSS belongs to that size) against a s
 database created from ``WDH_TEST_DATABASE_URL`` (default: the local test server) and
 dropped at the end. Each timed resolve runs in a transaction that is rolled back, so every
 repetition sees the same database. Figures: median wall ms, rows/s, the client process's
-CPU ms (the machine may be shared: the 1-minute load average is recorded too), peak RSS, peak RSS growth
-over the baseline with the frame loaded, and that growth relative to the frame's own
-memory (``DataFrame.memory_usage(deep=True)``). Targets: 1,000 rows <= 30 ms; 1,000,000
+CPU ms (the machine may be shared: the 1-minute load average is recorded too), peak RSS,
+peak RSS growth over the baseline with the frame loaded, and that growth relative to the
+frame's own memory (``DataFrame.memory_usage(deep=True)``). Targets: 1,000 rows <= 30 ms; 1,000,000
 rows <= 3 s with growth <= 3x the frame.
 
 Run: ``.venv/bin/python benchmarks/bench_resolver.py [--sizes 1000 10000 ...]``;
