@@ -11,6 +11,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from work_data_hub.infrastructure.enrichment import normalizer
 from work_data_hub.infrastructure.enrichment.normalizer import (
     EMPTY_KEY,
     STATUS_MARKERS,
@@ -183,3 +184,12 @@ def test_stacked_bracket_markers_strip_in_any_order(base: str, markers: list[str
 @given(st.floats(allow_nan=True))
 def test_any_float_gives_empty(value: float) -> None:
     assert n(value) == ""
+
+
+_WIDE = st.sampled_from(["（", "）", "\u3000", "－", "ＡＢ", "\u0301", "\u0308", "e", "中"])
+
+
+@settings(max_examples=300)
+@given(st.one_of(any_text, st.lists(st.one_of(_WIDE, any_text), max_size=8).map("".join)))
+def test_fast_nfkc_equals_unicodedata_nfkc(raw: str) -> None:
+    assert normalizer._nfkc(raw) == unicodedata.normalize("NFKC", raw)

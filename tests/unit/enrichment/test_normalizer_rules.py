@@ -380,3 +380,8 @@ def test_salt_that_cannot_be_utf8_is_rejected_without_quoting_it() -> None:
     with pytest.raises(ValueError, match="UTF-8") as info:
         generate_temp_company_id("某公司", "secret\ud800")
     assert "secret" not in str(info.value)
+
+
+def test_wide_shortcuts_are_the_characters_own_decompositions() -> None:
+    for wide, narrow in normalizer._WIDE_TO_NARROW:
+        assert unicodedata.normalize("NFKD", wide) == narrow

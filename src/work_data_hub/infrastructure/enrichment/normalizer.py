@@ -189,12 +189,18 @@ _DELETE_RE: Final = re.compile(f"[{_char_class(_INVISIBLE_RANGES)}{re.escape(_QU
 _DASH_RUN_RE: Final = re.compile(f"[-{_DASHES}]{{2,}}|[{_DASHES}]")
 _HYPHEN_RUN_RE: Final = re.compile("--+")
 _CJK_RE: Final = re.compile(f"[{_CJK_CLASS}]")
+_QUOTE_RE: Final = re.compile(f"[{re.escape(_QUOTES)}]")
+_DASH_CHECK_RE: Final = re.compile(f"[{_DASHES}]|--")
+_STRIPPABLE_RE: Final = re.compile(
+    f"[(\\-{_SUBSIDIARIES[0]}]|[{re.escape(_TRAILING_PUNCTUATION)}]\\Z"
+)
 # A character that gives steps 4, 7 or 10 something to do. Most real names contain none of
 # them (nor a blank or invisible character) and take the fast path.
 _SPECIAL_RE: Final = re.compile(
     f"[{re.escape(_QUOTES + _DASHES + _TRAILING_PUNCTUATION + _SUBSIDIARIES[0] + '()')}]"
 )
 
+_WIDE_TO_NARROW: Final = (("\uff08", "("), ("\uff09", ")"), ("\u3000", " "), ("\uff0d", "-"))
 _MARKER_SET: Final[frozenset[str]] = frozenset(STATUS_MARKERS)
 _EMPTY_RESULTS: Final[frozenset[str]] = frozenset(
     [p.casefold().upper() for p in PLACEHOLDERS] + list(STATUS_MARKERS)
@@ -214,9 +220,9 @@ def _strip_round(text: str) -> str:
         if close > 0 and (close == 1 or text[1:close] in _MARKER_SET):
             text = text[close + 2 :] if text.startswith("-", close + 1) else text[close + 1 :]
     # b. leading "M-"
-    head, hyphen, rest = text.partition("-")
-    if hyphen and head in _MARKER_SET:
-        text = rest
+    hyphen = text.find("-")
+    if hyphen > 0 and text[:hyphen] in _MARKER_SET:
+        text = text[hyphen + 1 :]
     # c. trailing "-M", "(M)" or unclosed "(M"
     if text.endswith(")"):
         start = text.rfind("(")
@@ -234,9 +240,10 @@ def _strip_round(text: str) -> str:
         text = text[: text.rfind("-" if text.endswith(_FIXED_SUFFIXES[:2]) else "(")]
     else:
         start = text.rfind("-")
-        code = text[start + 1 :]
-        if start >= 0 and code.isascii() and code.isalnum() and _CJK_RE.search(text, 0, start):
-            text = text[:start]
+        if start >= 0:
+            code = text[start + 1 :]
+            if code.isascii() and code.isalnum() and _CJK_RE.search(text, 0, start):
+                text = text[:start]
     # f. trailing "(…)" (non-empty, no bracket inside) unless it names an enterprise type
     if text.endswith(")"):
         start = text.rfind("(")
@@ -258,26 +265,47 @@ def _strip_round(text: str) -> str:
     return text
 
 
+def _nfkc(text: str) -> str:
+    """``unicodedata.normalize("NFKC", text)``, faster on Chinese text with full-width marks.
+
+    CPython's NFKC is quick for text that is already normalized and slow otherwise. The usual
+    culprits in Chinese names are the full-width brackets and the ideographic space; replacing
+    them first by their own compatibility decompositions cannot change the result (NFKC
+    starts by decomposing every character that way) and often leaves nothing else to do.
+    """
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    for wide, narrow in _WIDE_TO_NARROW:
+        if wide in text:
+            text = text.replace(wide, narrow)
+    return unicodedata.normalize("NFKC", text)
+
+
 def _normalize_text(raw: str) -> str:
     # 2. NFKC, then full Unicode case mapping
-    text = unicodedata.normalize("NFKC", raw).casefold().upper()
-    if not _SPECIAL_RE.search(text) and text.isprintable() and " " not in text:
+    text = _nfkc(raw).casefold().upper()
+    printable = text.isprintable()
+    if printable and " " not in text and not _SPECIAL_RE.search(text):
         # Fast path: nothing for steps 3, 4, 7 and 10 to do (every step-3 character is
         # either non-printable or the space), so only 5/8 and 9 remain.
         if text in _EMPTY_RESULTS:
             return ""
         return unicodedata.normalize("NFKC", text)
     # 3 and 4. delete invisible characters and decorative quotes; unify and collapse dashes
-    text = _DELETE_RE.sub("", text)
-    text = _DASH_RUN_RE.sub("-", text)
+    # (each substitution only where a cheap test says it has something to do)
+    if not printable or " " in text or _QUOTE_RE.search(text):
+        text = _DELETE_RE.sub("", text)
+    if _DASH_CHECK_RE.search(text):
+        text = _DASH_RUN_RE.sub("-", text)
     # 5. placeholders and bare markers
     if text in _EMPTY_RESULTS:
         return ""
     # 6. protected name
     if text in _PROTECTED:
         return text
-    # 7. strip until nothing changes; every change shortens the text, so this ends
-    while True:
+    # 7. strip until nothing changes; every change shortens the text, so this ends. Text
+    # without a bracket, hyphen, "及" or trailing punctuation gives a round nothing to do.
+    while _STRIPPABLE_RE.search(text):
         stripped = _strip_round(text)
         if stripped == text:
             break
@@ -341,12 +369,13 @@ def _map_distinct(s: pd.Series, func: Callable[[object], object]) -> pd.Series:
             # True) all normalize to "" anyway.
             table = dict.fromkeys(values)
         except TypeError:  # an unhashable cell (list, dict): no dedup, one call per row
-            results = [func(value) for value in values]
+            results = map(func, values)
         else:
             for value in table:
                 table[value] = func(value)
-            results = list(map(table.__getitem__, values))
-        return pd.Series(results, index=s.index, name=s.name, dtype=object)
+            results = map(table.__getitem__, values)
+        spread = np.fromiter(results, dtype=object, count=len(values))
+        return pd.Series(spread, index=s.index, name=s.name, dtype=object, copy=False)
     # Typed arrays (pandas' string dtype, categoricals, numbers) factorize natively and fast;
     # missing values get code -1, which picks the extra last slot of the table.
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
