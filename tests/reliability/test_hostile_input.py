@@ -134,6 +134,29 @@ def test_only_unstorable_keys_skip_everything_without_sql(any_engine: sa.Engine)
     assert (result.queued_count, result.skipped_count) == (0, 1)
 
 
+def test_nul_in_codes_and_existing_ids_fails_neither_cache_nor_backflow(
+    any_engine: sa.Engine,
+) -> None:
+    df = pd.DataFrame(
+        {
+            "客户名称": ["代码空字节甲公司", "代码空字节乙公司", "代码空字节丙公司"],
+            "计划代码": ["P\x001", "P2", "P3"],
+            "年金账户号": ["A1", "A\x002", "A3"],
+            "年金账户名": ["账户甲", "账户乙", "账户\ud800丙"],
+            "公司代码": ["C1", "C2", "C\x003"],
+        },
+        dtype=object,
+    )
+    stats = _resolve(any_engine, df).statistics
+    assert stats.tier_errors == {}
+    assert stats.existing_column_hits == 3
+    backflow = stats.backflow_stats
+    assert backflow["inserted"] >= 4  # the clean keys of the clean rows were learned
+    again = _resolve(any_engine, df.assign(公司代码=None)).statistics
+    assert again.tier_errors == {}
+    assert again.db_cache_hits >= 2  # the lookup still serves every storable key
+
+
 def test_normalizer_removes_nul_control_chars_and_lone_surrogates() -> None:
     for name in ("控制\x00字符\x00公司", "制表\t换行\n公司\x07", "孤立\ud800代理\udfff公司"):
         key = normalizer.normalize_for_temp_id(name)

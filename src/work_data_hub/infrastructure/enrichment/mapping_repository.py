@@ -91,6 +91,9 @@ class CompanyMappingRepository:
         unique). The order of results is unspecified: the caller picks by priority.
         """
         distinct = list(dict.fromkeys((str(alias), str(kind)) for alias, kind in keys))
+        # A key the database cannot hold (NUL, lone surrogate) matches nothing stored, and
+        # binding it would fail the lookup of every other key.
+        distinct = [key for key in distinct if _storable(key[0]) == key[0]]
         if not distinct:
             return []
         started = time.perf_counter()
@@ -141,7 +144,8 @@ class CompanyMappingRepository:
         after the insert so it sees a row whose concurrent insert made ours yield.
 
         Raises ``ValueError`` for an unknown match type or source, an empty alias or id,
-        or a confidence outside [0, 1], before any SQL runs.
+        or a confidence outside [0, 1], before any SQL runs. A record whose alias or id
+        holds text the database cannot store (NUL, a lone surrogate) is ``skipped``.
         """
         by_key: dict[tuple[str, str], list[MappingRecord]] = {}
         for index, record in enumerate(mappings):
@@ -152,8 +156,12 @@ class CompanyMappingRepository:
 
         candidates: list[MappingRecord] = []
         skipped = conflicts = 0
-        for records in by_key.values():
-            if len({r.canonical_id for r in records}) > 1:
+        for (alias, _kind), records in by_key.items():
+            if _storable(alias) != alias or any(
+                _storable(r.canonical_id) != r.canonical_id for r in records
+            ):
+                skipped += len(records)  # unstorable text must not fail the whole batch
+            elif len({r.canonical_id for r in records}) > 1:
                 conflicts += len(records)
             else:
                 candidates.append(records[0])
