@@ -142,7 +142,7 @@ def test_killed_worker_loses_nothing_once_its_lease_expires(
     while status_counts(db_engine).get("done", 0) < 10 and time.monotonic() < deadline:
         time.sleep(0.05)
     os.kill(victim.pid, signal.SIGKILL)
-    victim.wait()
+    victim.communicate()  # reaps the process and closes its pipes
     stranded = status_counts(db_engine).get("processing", 0)
     assert stranded > 0  # killed in the middle of a batch
     with db_engine.begin() as conn:  # the lease is still running: nothing is recovered yet
