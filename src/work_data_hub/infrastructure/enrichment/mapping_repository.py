@@ -93,7 +93,8 @@ class CompanyMappingRepository:
         distinct = list(dict.fromkeys((str(alias), str(kind)) for alias, kind in keys))
         # A key the database cannot hold (NUL, lone surrogate) matches nothing stored, and
         # binding it would fail the lookup of every other key.
-        distinct = [key for key in distinct if _storable(key[0]) == key[0]]
+        if not _all_storable(alias for alias, _ in distinct):
+            distinct = [key for key in distinct if _storable(key[0]) == key[0]]
         if not distinct:
             return []
         started = time.perf_counter()
@@ -156,9 +157,11 @@ class CompanyMappingRepository:
 
         candidates: list[MappingRecord] = []
         skipped = conflicts = 0
+        clean = _all_storable(t for r in mappings for t in (r.alias_name, r.canonical_id))
         for (alias, _kind), records in by_key.items():
-            if _storable(alias) != alias or any(
-                _storable(r.canonical_id) != r.canonical_id for r in records
+            if not clean and (
+                _storable(alias) != alias
+                or any(_storable(r.canonical_id) != r.canonical_id for r in records)
             ):
                 skipped += len(records)  # unstorable text must not fail the whole batch
             elif len({r.canonical_id for r in records}) > 1:
@@ -272,12 +275,17 @@ class CompanyMappingRepository:
         """
         if not requests:
             return EnqueueResult(queued_count=0, skipped_count=0)
+        checked = [_check_request(index, request) for index, request in enumerate(requests)]
+        if not _all_storable(text for row in checked for text in row):
+            checked = [
+                (_storable(raw_name), normalized_name, temp_id)
+                for raw_name, normalized_name, temp_id in checked
+                # a key the database cannot hold is skipped, not the whole batch
+                if _storable(normalized_name) == normalized_name and _storable(temp_id) == temp_id
+            ]
         unique: dict[str, tuple[str, str, str]] = {}
-        for index, request in enumerate(requests):
-            raw_name, normalized_name, temp_id = _check_request(index, request)
-            if _storable(normalized_name) != normalized_name or _storable(temp_id) != temp_id:
-                continue  # a key the database cannot hold; skipped, not the whole batch
-            unique.setdefault(normalized_name, (_storable(raw_name), normalized_name, temp_id))
+        for row in checked:
+            unique.setdefault(row[1], row)
         if not unique:
             return EnqueueResult(queued_count=0, skipped_count=len(requests))
         # Sorted by name so that concurrent enqueues take index locks in the same order
@@ -526,6 +534,19 @@ def _check_request(index: int, request: object) -> tuple[str, str, str]:
     if not values[1].strip():
         raise ValueError(f"request {index} has an empty 'normalized_name'")
     return values[0], values[1], values[2]
+
+
+def _all_storable(texts: Iterable[str]) -> bool:
+    """Whether every text is storable as it is: one scan of the whole batch, so the
+    per-text repair of :func:`_storable` runs only for a batch that needs it."""
+    joined = "\n".join(texts)
+    if "\x00" in joined:
+        return False
+    try:
+        joined.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _storable(text: str) -> str:
