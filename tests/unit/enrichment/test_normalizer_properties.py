@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hmac
 import itertools
 import re
 import unicodedata
@@ -193,3 +195,13 @@ _WIDE = st.sampled_from(["（", "）", "\u3000", "－", "ＡＢ", "\u0301", "\u0
 @given(st.one_of(any_text, st.lists(st.one_of(_WIDE, any_text), max_size=8).map("".join)))
 def test_fast_nfkc_equals_unicodedata_nfkc(raw: str) -> None:
     assert normalizer._nfkc(raw) == unicodedata.normalize("NFKC", raw)
+
+
+@given(st.binary(max_size=200), st.binary(max_size=100))
+def test_hmac_sha1_equals_the_standard_library(salt: bytes, message: bytes) -> None:
+    assert normalizer._hmac_sha1(salt, message) == hmac.digest(salt, message, "sha1")
+
+
+@given(st.binary(min_size=10, max_size=10))
+def test_base32_equals_the_standard_library(data: bytes) -> None:
+    assert normalizer._base32_of_10_bytes(data) == base64.b32encode(data).decode("ascii")

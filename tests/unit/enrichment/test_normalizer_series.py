@@ -153,3 +153,9 @@ def test_normalize_series_on_string_dtype_equals_the_scalar_function(
 ) -> None:
     result = normalize_series(pd.Series(values, dtype="string"))
     assert result.tolist() == [normalize_for_temp_id(value) for value in values]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_normalize_series_handles_very_short_columns(size: int) -> None:
+    result = normalize_series(pd.Series(["中国平安-终止"] * size, dtype=object))
+    assert result.tolist() == ["中国平安"] * size

@@ -32,12 +32,13 @@ the caller (it is a secret; it comes from settings and never reaches a log).
 
 from __future__ import annotations
 
-import base64
-import hmac
+import functools
+import hashlib
+import operator
 import re
 import unicodedata
-from collections.abc import Callable
-from typing import Final
+from collections.abc import Callable, Sequence
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -137,6 +138,7 @@ EMPTY_KEY: Final = "__empty__"
 """What an empty normalized name is hashed as (real keys are upper case, so no collision)."""
 
 TEMP_ID_PREFIX: Final = "IN"
+_BASE32_ALPHABET: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
 # Step 3's characters: str.isspace() or category Cc, Cf, Cs, for Unicode 14.0.0 (Python 3.11).
 # Kept as ranges so importing the module does not scan every code point; a unit test checks
@@ -334,9 +336,47 @@ def normalize_for_temp_id(name: object) -> str:
     return _normalize_text(name if type(name) is str else str.__str__(name))
 
 
+# HMAC-SHA1 (RFC 2104) with the key's inner and outer pads hashed once per salt: the same
+# bytes as hmac.digest(salt, msg, "sha1"), at about half the cost per ID. A unit test checks
+# the two agree. The cache is tiny and bounded; there is one salt per deployment.
+_SHA1_BLOCK = 64
+_IPAD: Final = bytes(b ^ 0x36 for b in range(256))
+_OPAD: Final = bytes(b ^ 0x5C for b in range(256))
+# RFC 4648 Base32 of 10 bytes is 16 characters: 8 groups of 10 bits, two characters each.
+_BASE32_PAIRS: Final = [a + b for a in _BASE32_ALPHABET for b in _BASE32_ALPHABET]
+
+
+def _sha1(data: bytes) -> Any:
+    # SHA-1 inside HMAC is what the contract fixes; HMAC does not rest on collision resistance.
+    return hashlib.sha1(data)  # noqa: S324
+
+
+@functools.lru_cache(maxsize=8)
+def _hmac_sha1_pads(salt_bytes: bytes) -> tuple[Any, Any]:
+    key = _sha1(salt_bytes).digest() if len(salt_bytes) > _SHA1_BLOCK else salt_bytes
+    key = key.ljust(_SHA1_BLOCK, b"\0")
+    return _sha1(key.translate(_IPAD)), _sha1(key.translate(_OPAD))
+
+
+def _hmac_sha1(salt_bytes: bytes, message: bytes) -> bytes:
+    inner_pad, outer_pad = _hmac_sha1_pads(salt_bytes)
+    inner = inner_pad.copy()
+    inner.update(message)
+    outer = outer_pad.copy()
+    outer.update(inner.digest())
+    digest: bytes = outer.digest()
+    return digest
+
+
+def _base32_of_10_bytes(data: bytes) -> str:
+    n = int.from_bytes(data[:10], "big")
+    pairs = _BASE32_PAIRS
+    return "".join([pairs[(n >> shift) & 0x3FF] for shift in range(70, -1, -10)])
+
+
 def _temp_id_for_key(key: str, salt_bytes: bytes) -> str:
-    mac = hmac.digest(salt_bytes, (key or EMPTY_KEY).encode("utf-8"), "sha1")
-    return TEMP_ID_PREFIX + base64.b32encode(mac[:10]).decode("ascii")
+    mac = _hmac_sha1(salt_bytes, (key or EMPTY_KEY).encode("utf-8"))
+    return TEMP_ID_PREFIX + _base32_of_10_bytes(mac)
 
 
 def _salt_bytes(salt: object) -> bytes:
@@ -363,19 +403,24 @@ def _map_distinct(s: pd.Series, func: Callable[[object], object]) -> pd.Series:
     """Apply ``func`` once per distinct cell of ``s`` and spread the results over its rows."""
     if s.dtype == object:
         values = s.to_numpy(dtype=object).tolist()
+        results: Sequence[object]
         try:
             # A dict keeps one slot per distinct value; it is the fastest dedup for Python
             # objects. NaN objects are found again by identity, and equal keys (1, 1.0,
             # True) all normalize to "" anyway.
             table = dict.fromkeys(values)
         except TypeError:  # an unhashable cell (list, dict): no dedup, one call per row
-            results = map(func, values)
+            results = [func(value) for value in values]
         else:
             for value in table:
                 table[value] = func(value)
-            results = map(table.__getitem__, values)
-        spread = np.fromiter(results, dtype=object, count=len(values))
-        return pd.Series(spread, index=s.index, name=s.name, dtype=object, copy=False)
+            # itemgetter looks all rows up in one C loop (and returns a tuple from 2 items on),
+            # markedly cheaper than a Python-level loop or map() over a million rows.
+            if len(values) > 1:
+                results = operator.itemgetter(*values)(table)
+            else:
+                results = [table[value] for value in values]
+        return pd.Series(results, index=s.index, name=s.name, dtype=object)
     # Typed arrays (pandas' string dtype, categoricals, numbers) factorize natively and fast;
     # missing values get code -1, which picks the extra last slot of the table.
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
