@@ -86,6 +86,9 @@ class _Handler(BaseHTTPRequestHandler):
 class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # The socketserver default backlog of 5 drops connections when dozens of worker
+    # threads connect at once; each dropped SYN costs the client a one-second retransmit.
+    request_queue_size = 256
 
     def __init__(self, address: tuple[str, int], app: EqcApp) -> None:
         self.app = app

@@ -41,7 +41,7 @@ if a.get("shared_limit"):
     limiter = DatabaseRateLimiter(engine, a["shared_limit"], a["window_s"])
 else:
     limiter = InProcessRateLimiter(1_000_000, 1.0)
-config = EqcClientConfig(max_attempts=1, deadline_s=30.0)
+config = EqcClientConfig(max_attempts=a.get("max_attempts", 4), deadline_s=30.0)
 with EqcClient(a["base_url"], os.environ["EQC_TEST_TOKEN"], config=config,
                rate_limiter=limiter) as client:
     stats = process_enrichment_queue(
