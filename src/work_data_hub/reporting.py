@@ -29,10 +29,11 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from work_data_hub.errors import InputError, StorageError
+from work_data_hub.errors import InputError
 from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.enrichment import normalizer
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
+from work_data_hub.infrastructure.enrichment.queue_repository import QueueRepository
 from work_data_hub.infrastructure.enrichment.types import MappingRecord, ResolutionStatistics
 from work_data_hub.io import frames
 
@@ -237,59 +238,22 @@ def read_unknown_counts(paths: Iterable[Path]) -> dict[str, int]:
     return counts
 
 
-def _unknown_requests_stmt() -> sa.Select[Any]:
-    # A read-only report query: names not resolved (open, failed, or done without an id),
-    # leaving out names that some request did resolve.
-    requests = tables.enrichment_requests
-    resolved = (
-        sa.select(requests.c.normalized_name)
-        .where(requests.c.resolved_company_id.is_not(None))
-        .scalar_subquery()
-    )
-    unresolved = sa.or_(
-        requests.c.status != tables.RequestStatus.DONE.value,
-        requests.c.resolved_company_id.is_(None),
-    )
-    return (
-        sa.select(
-            requests.c.normalized_name,
-            sa.func.min(requests.c.raw_name).label("raw_name"),
-            sa.func.min(requests.c.temp_id).label("temp_id"),
-            sa.func.min(requests.c.created_at).label("first_seen"),
-            sa.func.count().label("requests"),
-        )
-        .where(unresolved, requests.c.normalized_name.not_in(resolved))
-        .group_by(requests.c.normalized_name)
-    )
-
-
 def unknown_from_database(
     engine: sa.Engine, *, run_counts: Mapping[str, int] | None = None
 ) -> list[UnknownCompany]:
     """Every name still unknown in the queue, most frequent first (see the module doc)."""
     run_counts = run_counts or {}
-    statement = _unknown_requests_stmt()
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(statement).all()
-    except sa.exc.DBAPIError as exc:
-        raise StorageError(
-            "cannot read enrichment requests", error_type=type(exc.orig).__name__
-        ) from exc
-    first_seen_type = tables.UtcDateTime()
-    companies = []
-    for row in rows:
-        moment = row.first_seen
-        if not isinstance(moment, dt.datetime) or moment.tzinfo is None:
-            moment = first_seen_type.process_result_value(moment, engine.dialect)
-        companies.append(
-            UnknownCompany(
-                company_name=str(row.raw_name).strip(),
-                temporary_id=str(row.temp_id),
-                first_seen=moment or dt.datetime.min.replace(tzinfo=dt.UTC),
-                occurrence_count=run_counts.get(str(row.temp_id), int(row.requests)),
-            )
+    with engine.connect() as conn:
+        requests = QueueRepository(conn).unknown_requests()
+    companies = [
+        UnknownCompany(
+            company_name=request.raw_name.strip(),
+            temporary_id=request.temp_id,
+            first_seen=request.first_seen,
+            occurrence_count=run_counts.get(request.temp_id, request.requests),
         )
+        for request in requests
+    ]
     companies.sort(key=lambda c: (-c.occurrence_count, c.first_seen, c.temporary_id))
     return companies
 

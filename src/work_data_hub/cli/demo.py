@@ -25,7 +25,7 @@ from work_data_hub.cli._context import load_settings, warn_if_dev_salt
 from work_data_hub.eqc_server.testing import running_eqc_server
 from work_data_hub.infrastructure.db import engine as db_engine
 from work_data_hub.infrastructure.db import migrate
-from work_data_hub.infrastructure.enrichment import queue_repository, worker
+from work_data_hub.infrastructure.enrichment import queue_admin, worker
 from work_data_hub.io import frames
 from work_data_hub.settings import Settings
 from work_data_hub.utils import clock
@@ -191,7 +191,7 @@ def _run_steps(
         _stage("after queue work + remap", frames.read_frame(remapped_path)["company_id"]),
         _stage("next run (mapping cache)", frames.read_frame(second_path)["company_id"]),
     ]
-    queue_after = queue_repository.queue_status(engine, clock.utcnow()).to_dict()
+    queue_after = queue_admin.queue_status(engine, clock.utcnow()).to_dict()
     return DemoResult(
         workdir=sample_path.parent,
         sample_path=sample_path,

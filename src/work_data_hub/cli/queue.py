@@ -11,7 +11,7 @@ from work_data_hub.cli import _eqc
 from work_data_hub.cli._console import info, print_json, print_table, warn
 from work_data_hub.cli._context import load_settings, open_engine
 from work_data_hub.infrastructure.db import tables
-from work_data_hub.infrastructure.enrichment import queue_repository, worker
+from work_data_hub.infrastructure.enrichment import queue_admin, worker
 from work_data_hub.utils import clock
 
 __all__ = ["app", "parse_age"]
@@ -41,7 +41,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     """Counts per status, ready pending requests, oldest pending age and the next retry."""
     settings = load_settings()
     with open_engine(settings) as engine:
-        snapshot = queue_repository.queue_status(engine, clock.utcnow())
+        snapshot = queue_admin.queue_status(engine, clock.utcnow())
     if as_json:
         print_json(snapshot.to_dict())
         return
@@ -109,7 +109,7 @@ def retry_failed() -> None:
     """Reopen failed requests with fresh attempts."""
     settings = load_settings()
     with open_engine(settings) as engine:
-        count = queue_repository.retry_failed_requests(engine, clock.utcnow())
+        count = queue_admin.retry_failed_requests(engine, clock.utcnow())
     typer.echo(f"reopened {count} failed request(s)")
 
 
@@ -126,5 +126,5 @@ def purge(
         raise typer.BadParameter(str(exc), param_hint="--older-than") from None
     settings = load_settings()
     with open_engine(settings) as engine:
-        count = queue_repository.purge_requests(engine, clock.utcnow() - age)
+        count = queue_admin.purge_requests(engine, clock.utcnow() - age)
     typer.echo(f"purged {count} finished request(s) older than {older_than.strip()}")

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from work_data_hub.errors import StorageError
 from work_data_hub.infrastructure.db import tables
+from work_data_hub.infrastructure.enrichment import queue_admin
 from work_data_hub.infrastructure.enrichment import queue_repository as qr
 from work_data_hub.infrastructure.enrichment.queue_repository import QueueRepository
 
@@ -249,7 +250,7 @@ def test_oldest_pending_age_and_next_retry(db_conn: sa.Connection) -> None:
 
 def test_status_snapshot_serializes(db_conn: sa.Connection) -> None:
     add(db_conn, "甲公司", next_retry_at=NOW + dt.timedelta(minutes=1))
-    snapshot = QueueRepository(db_conn).status(NOW).to_dict()
+    snapshot = queue_admin.snapshot(QueueRepository(db_conn), NOW).to_dict()
     assert snapshot["counts"]["pending"] == 1
     assert snapshot["ready_pending"] == 0
     assert snapshot["oldest_pending_age_s"] == 3600.0
@@ -322,7 +323,31 @@ def test_service_functions_commit(db_engine: sa.Engine) -> None:
     with db_engine.begin() as conn:
         add(conn, "甲公司", status="failed")
         add(conn, "乙公司", status="done")
-    assert qr.retry_failed_requests(db_engine, NOW) == 1
-    assert qr.purge_requests(db_engine, NOW) == 1
-    status = qr.queue_status(db_engine, NOW)
+    assert queue_admin.retry_failed_requests(db_engine, NOW) == 1
+    assert queue_admin.purge_requests(db_engine, NOW) == 1
+    status = queue_admin.queue_status(db_engine, NOW)
     assert status.counts == {"pending": 1, "processing": 0, "done": 0, "failed": 0}
+
+
+def test_service_functions_keep_their_old_import_path() -> None:
+    assert qr.queue_status is queue_admin.queue_status
+    assert qr.QueueStatus is queue_admin.QueueStatus
+    with pytest.raises(AttributeError):
+        _ = qr.no_such_name
+
+
+def test_unknown_requests_leave_out_names_some_request_resolved(db_conn: sa.Connection) -> None:
+    add(db_conn, "甲公司")
+    add(db_conn, "乙公司", status="done", resolved_company_id="600000001")
+    add(db_conn, "乙公司", status="failed")
+    add(db_conn, "丙公司", status="done")
+    unknown = QueueRepository(db_conn).unknown_requests()
+    assert sorted(u.normalized_name for u in unknown) == ["丙公司", "甲公司"]
+
+
+def test_unknown_requests_count_requests_and_keep_the_first_seen(db_conn: sa.Connection) -> None:
+    add(db_conn, "甲公司", status="failed", created_at=NOW - dt.timedelta(days=2))
+    add(db_conn, "甲公司")
+    [unknown] = QueueRepository(db_conn).unknown_requests()
+    assert (unknown.requests, unknown.first_seen) == (2, NOW - dt.timedelta(days=2))
+    assert unknown.first_seen.tzinfo is not None

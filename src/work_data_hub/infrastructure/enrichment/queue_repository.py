@@ -1,4 +1,5 @@
-"""Every statement on ``enrichment_requests`` except enqueue: claim, lease, finish, recover.
+"""Every statement on ``enrichment_requests`` except enqueue: claim, lease, finish, recover,
+counts, and the reads behind remap and the unknown-companies export.
 
 The repository consumes the caller's connection and never begins or commits; each public
 method runs one statement, built by a private function named after it
@@ -12,12 +13,16 @@ taken over cannot overwrite the new owner's work (the write matches no row).
 
 Attempts are counted when an outcome is written, never at claim time, so releasing a
 claim gives the request back unchanged.
+
+The operator services that run these statements in their own transactions (status,
+retry-failed, purge) live in :mod:`queue_admin`; their old names here still work.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping, Sequence
+import importlib
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -32,10 +37,7 @@ __all__ = [
     "MAX_IN_PARAMETERS",
     "ClaimedRequest",
     "QueueRepository",
-    "QueueStatus",
-    "purge_requests",
-    "queue_status",
-    "retry_failed_requests",
+    "UnknownRequest",
 ]
 
 #: ``last_error`` of a request whose worker vanished while holding its lease.
@@ -74,21 +76,14 @@ class ClaimedRequest:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class QueueStatus:
-    """A snapshot of the queue for operators (CLI ``status``, Dagster metadata)."""
+class UnknownRequest:
+    """A name no request resolved: first spelling and temporary id, first request, requests."""
 
-    counts: Mapping[str, int]
-    ready_pending: int
-    oldest_pending_age_s: float | None
-    next_retry_at: dt.datetime | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "counts": dict(self.counts),
-            "ready_pending": self.ready_pending,
-            "oldest_pending_age_s": self.oldest_pending_age_s,
-            "next_retry_at": self.next_retry_at.isoformat() if self.next_retry_at else None,
-        }
+    normalized_name: str
+    raw_name: str
+    temp_id: str
+    first_seen: dt.datetime
+    requests: int
 
 
 def _ready(now: dt.datetime) -> sa.ColumnElement[bool]:
@@ -269,6 +264,24 @@ def _resolved_temp_ids_stmt(temp_ids: Sequence[str]) -> sa.Select[Any]:
     )
 
 
+def _unknown_requests_stmt() -> sa.Select[Any]:
+    # Names not resolved (open, failed, or done without an id), leaving out names that some
+    # other request of theirs did resolve.
+    resolved = sa.select(_R.c.normalized_name).where(_R.c.resolved_company_id.is_not(None))
+    unresolved = sa.or_(_R.c.status != _DONE, _R.c.resolved_company_id.is_(None))
+    return (
+        sa.select(
+            _R.c.normalized_name,
+            sa.func.min(_R.c.raw_name).label("raw_name"),
+            sa.func.min(_R.c.temp_id).label("temp_id"),
+            sa.func.min(_R.c.created_at).label("first_seen"),
+            sa.func.count().label("requests"),
+        )
+        .where(unresolved, _R.c.normalized_name.not_in(resolved.scalar_subquery()))
+        .group_by(_R.c.normalized_name)
+    )
+
+
 def _chunks(values: Sequence[_T], size: int) -> Iterable[Sequence[_T]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
@@ -369,16 +382,6 @@ class QueueRepository:
         """When the next postponed request becomes due, or ``None``."""
         return _as_utc(self._execute(_next_retry_stmt(now)).scalar_one())
 
-    def status(self, now: dt.datetime) -> QueueStatus:
-        """A :class:`QueueStatus` snapshot."""
-        age = self.oldest_pending_age(now)
-        return QueueStatus(
-            counts=self.status_counts(),
-            ready_pending=self.ready_pending_count(now),
-            oldest_pending_age_s=age.total_seconds() if age is not None else None,
-            next_retry_at=self.next_retry_at(now),
-        )
-
     def retry_failed(self, now: dt.datetime) -> int:
         """Reopen failed requests with fresh attempts; returns how many were reopened."""
         return self._execute(_retry_failed_stmt(now)).rowcount
@@ -408,25 +411,29 @@ class QueueRepository:
                 resolved[str(row.temp_id)] = str(row.resolved_company_id)
         return resolved
 
+    def unknown_requests(self) -> list[UnknownRequest]:
+        """One entry per name that no request resolved (in no particular order)."""
+        return [
+            UnknownRequest(
+                normalized_name=str(row.normalized_name),
+                raw_name=str(row.raw_name),
+                temp_id=str(row.temp_id),
+                first_seen=_as_utc(row.first_seen) or dt.datetime.min.replace(tzinfo=dt.UTC),
+                requests=int(row.requests),
+            )
+            for row in self._execute(_unknown_requests_stmt())
+        ]
 
-def queue_status(engine: sa.Engine, now: dt.datetime) -> QueueStatus:
-    """Queue snapshot in its own read transaction (for the CLI and Dagster)."""
-    with engine.connect() as conn:
-        return QueueRepository(conn).status(now)
+
+#: Names that moved to :mod:`queue_admin`, still importable from here.
+_MOVED_TO_ADMIN = frozenset(
+    {"QueueStatus", "purge_requests", "queue_status", "retry_failed_requests"}
+)
 
 
-def retry_failed_requests(engine: sa.Engine, now: dt.datetime) -> int:
-    """Reopen failed requests and commit; returns how many."""
-    with engine.begin() as conn:
-        return QueueRepository(conn).retry_failed(now)
-
-
-def purge_requests(
-    engine: sa.Engine,
-    older_than: dt.datetime,
-    *,
-    statuses: Sequence[str] = (_DONE, _FAILED),
-) -> int:
-    """Delete finished requests older than ``older_than`` and commit; returns how many."""
-    with engine.begin() as conn:
-        return QueueRepository(conn).purge(older_than, statuses=statuses)
+def __getattr__(name: str) -> Any:
+    if name in _MOVED_TO_ADMIN:
+        # Imported on use: queue_admin imports this module.
+        admin = importlib.import_module("work_data_hub.infrastructure.enrichment.queue_admin")
+        return getattr(admin, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
