@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 from work_data_hub.errors import InputError
 from work_data_hub.infrastructure.db import tables
-from work_data_hub.infrastructure.enrichment import normalizer
+from work_data_hub.infrastructure.enrichment import normalizer, remap, tiers
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
 from work_data_hub.infrastructure.enrichment.queue_repository import QueueRepository
 from work_data_hub.infrastructure.enrichment.types import MappingRecord, ResolutionStatistics
@@ -57,8 +57,6 @@ UNKNOWN_COLUMNS = ("company_name", "temporary_id", "first_seen", "occurrence_cou
 #: Accepted headers of a reviewed file, first match wins.
 IMPORT_NAME_COLUMNS = ("company_name", "客户名称", "name")
 IMPORT_ID_COLUMNS = ("company_id", "公司代码", "canonical_id")
-_PLACEHOLDERS = frozenset({"", "N", "NA", "N/A", "NONE", "NULL", "NAN"})
-_TEMP_ID = re.compile(r"^IN[A-Z2-7]{16}$")
 _MAX_REPORTED_ROWS = 20
 
 
@@ -182,11 +180,10 @@ class UnknownTally:
         A row counts when its id has the shape of a temporary id; one temporary id stands
         for one normalized name, so no name is normalized again here.
         """
-        ids = output.astype("string")
-        hit = ids.str.fullmatch(_TEMP_ID.pattern).fillna(False).astype(bool)
+        hit = remap.temp_id_mask(output)
         if not hit.any():
             return
-        chunk = pd.DataFrame({"temp": ids[hit].astype(str), "name": names[hit].astype(str)})
+        chunk = pd.DataFrame({"temp": output[hit].astype(str), "name": names[hit].astype(str)})
         for temp_id, count in chunk["temp"].value_counts(sort=False).items():
             self._counts[str(temp_id)] = self._counts.get(str(temp_id), 0) + int(count)
         for temp_id, name in chunk.drop_duplicates("temp").itertuples(index=False):
@@ -293,10 +290,10 @@ def _validated_records(frame: pd.DataFrame, path: Path, first_line: int) -> list
         if not key:
             problems.append(f"line {line}: empty company name")
             continue
-        if company_id.upper() in _PLACEHOLDERS:
+        if not company_id or company_id.upper() in tiers.PLACEHOLDER_IDS:
             problems.append(f"line {line}: empty or placeholder company id")
             continue
-        if _TEMP_ID.fullmatch(company_id):
+        if re.fullmatch(remap.TEMP_ID_PATTERN, company_id):
             problems.append(f"line {line}: company id is a temporary id")
             continue
         if key in seen and seen[key][0] != company_id:

@@ -25,7 +25,7 @@ from work_data_hub.cli._context import load_settings, warn_if_dev_salt
 from work_data_hub.eqc_server.testing import running_eqc_server
 from work_data_hub.infrastructure.db import engine as db_engine
 from work_data_hub.infrastructure.db import migrate
-from work_data_hub.infrastructure.enrichment import queue_admin, worker
+from work_data_hub.infrastructure.enrichment import queue_admin, remap, worker
 from work_data_hub.io import frames
 from work_data_hub.settings import Settings
 from work_data_hub.utils import clock
@@ -36,7 +36,6 @@ __all__ = ["DEMO_REGISTRY_SIZE", "DemoResult", "Stage", "demo", "run_demo"]
 #: Registry of the demo's EQC server; smaller than the default so it starts fast.
 DEMO_REGISTRY_SIZE = 3_000
 DEMO_SYNC_BUDGET = 10
-_TEMP_PATTERN = r"IN[A-Z2-7]{16}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,7 +81,7 @@ class DemoResult:
 
 def _stage(name: str, ids: pd.Series) -> Stage:
     text = ids.astype("string")
-    temp = text.str.fullmatch(_TEMP_PATTERN).fillna(False).astype(bool)
+    temp = remap.temp_id_mask(ids)
     missing = text.isna() | text.str.strip().isin(["", "N/A"]).fillna(True).astype(bool)
     return Stage(
         name=name,

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from work_data_hub.errors import InputError
 from work_data_hub.infrastructure.enrichment.queue_repository import QueueRepository
 
-__all__ = ["TEMP_ID_PATTERN", "RemapStatistics", "remap_temp_ids"]
+__all__ = ["TEMP_ID_PATTERN", "RemapStatistics", "remap_temp_ids", "temp_id_mask"]
 
 #: The shape of a temporary id (see the normalization contract).
 TEMP_ID_PATTERN = r"^IN[A-Z2-7]{16}$"
@@ -38,6 +38,11 @@ class RemapStatistics:
         return asdict(self)
 
 
+def temp_id_mask(values: pd.Series) -> pd.Series:
+    """Per cell, whether it holds a temporary id (a boolean Series on the same index)."""
+    return values.astype("string").str.fullmatch(TEMP_ID_PATTERN).fillna(False).astype(bool)
+
+
 def remap_temp_ids(
     df: pd.DataFrame,
     column: str,
@@ -53,7 +58,7 @@ def remap_temp_ids(
     )
     result = df.copy()
     values = result[column]
-    is_temp = values.astype("string").str.fullmatch(TEMP_ID_PATTERN).fillna(False).astype(bool)
+    is_temp = temp_id_mask(values)
     temp_values = values[is_temp].astype(str)
     distinct = temp_values.unique().tolist()
     resolved = repository.resolved_temp_ids(distinct) if distinct else {}

@@ -33,6 +33,13 @@ DEFAULT_MAX_REQUESTS = 10
 DEFAULT_WINDOW_S = 60.0
 
 
+def _check_window(max_requests: int, window_s: float) -> None:
+    if max_requests < 1:
+        raise ValueError("max_requests must be at least 1")
+    if window_s <= 0:
+        raise ValueError("window_s must be positive")
+
+
 @runtime_checkable
 class RateLimiter(Protocol):
     """Grants permission for one request at a time, at most N per sliding window."""
@@ -62,10 +69,7 @@ class InProcessRateLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if max_requests < 1:
-            raise ValueError("max_requests must be at least 1")
-        if window_s <= 0:
-            raise ValueError("window_s must be positive")
+        _check_window(max_requests, window_s)
         self.max_requests = max_requests
         self.window_s = window_s
         self._clock = clock
@@ -162,10 +166,7 @@ class DatabaseRateLimiter:
         guard_s: float = DEFAULT_GUARD_S,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if max_requests < 1:
-            raise ValueError("max_requests must be at least 1")
-        if window_s <= 0:
-            raise ValueError("window_s must be positive")
+        _check_window(max_requests, window_s)
         if guard_s < 0:
             raise ValueError("guard_s must not be negative")
         self.max_requests = max_requests
