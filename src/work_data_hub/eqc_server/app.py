@@ -13,21 +13,21 @@ Answers follow the EQC contract (spec section 3):
 * a missing or wrong ``token`` header → 401 ``{"error": "Unauthorized"}``; after the
   token-expiry switch's N calls → 200 ``{"error": "TokenExpired"}``.
 
-:class:`FaultSwitches` are read and changed at runtime from any thread; :class:`CallLog`
-records every answered call so tests can count them.
+:class:`FaultSwitches` (in ``faults.py``, importable from here too) are read and changed at
+runtime from any thread; :class:`CallLog` records every answered call so tests can count them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import random
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from work_data_hub.eqc_server.faults import FaultSwitches, Rule
 from work_data_hub.eqc_server.registry import Company, Registry
 
 __all__ = [
@@ -45,10 +45,6 @@ __all__ = [
 SEARCH_PATH = "/kg-api-hfd/api/search/"
 DETAIL_PATH = "/kg-api-hfd/api/search/findDepart"
 LABELS_PATH = "/kg-api-hfd/api/search/findLabels"
-#: How long a hanging answer sleeps, far beyond any sensible client timeout (seconds).
-DEFAULT_HANG_S = 300.0
-
-LatencyDistribution = Literal["fixed", "uniform", "exponential"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,21 +56,6 @@ class Answer:
     headers: Mapping[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     hang_s: float = 0.0
-
-
-@dataclass(frozen=True, kw_only=True)
-class Rule:
-    """A per-key override for tests: answer ``status`` (and ``body``) for this key/targetId.
-
-    ``times`` limits how often the rule fires (``None`` = always); ``hang`` makes the
-    matching calls hang instead; ``retry_after`` adds the header to a 429.
-    """
-
-    status: int = 503
-    body: Mapping[str, Any] | None = None
-    times: int | None = None
-    hang: bool = False
-    retry_after: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -141,139 +122,6 @@ class CallLog:
     def clear(self) -> None:
         with self._lock:
             self._records.clear()
-
-
-class FaultSwitches:
-    """Fault injection settings, changed at runtime with :meth:`set` (thread-safe).
-
-    * ``latency_ms`` — added to every answer; with ``latency_distribution`` ``"uniform"``
-      drawn from ``[latency_ms, latency_max_ms]``, with ``"exponential"`` of mean
-      ``latency_ms``;
-    * ``error_rate`` — share of calls answered ``error_status`` (5xx);
-    * ``rate_429`` — share of calls answered 429 with ``Retry-After: retry_after_s``;
-    * ``token_expires_after`` — after this many authorized calls (counted from when it was
-      set) every call answers ``{"error": "TokenExpired"}``;
-    * ``hang_rate`` — share of calls that sleep ``hang_s`` before answering (interrupted
-      when the server stops);
-    * rules — per key/targetId overrides (:meth:`add_rule`), checked before the rates.
-
-    Random draws come from one seeded generator, so a single-threaded test sees the same
-    sequence of faults every run.
-    """
-
-    _FIELDS = (
-        "latency_ms",
-        "latency_max_ms",
-        "latency_distribution",
-        "error_rate",
-        "error_status",
-        "rate_429",
-        "retry_after_s",
-        "token_expires_after",
-        "hang_rate",
-        "hang_s",
-    )
-
-    def __init__(self, *, seed: int = 0, **switches: Any) -> None:
-        self._lock = threading.Lock()
-        self._rng = random.Random(seed)  # noqa: S311 - reproducible faults, not secrets
-        self.latency_ms = 0.0
-        self.latency_max_ms: float | None = None
-        self.latency_distribution: LatencyDistribution = "fixed"
-        self.error_rate = 0.0
-        self.error_status = 503
-        self.rate_429 = 0.0
-        self.retry_after_s: float | None = 1.0
-        self.token_expires_after: int | None = None
-        self.hang_rate = 0.0
-        self.hang_s = DEFAULT_HANG_S
-        self._authorized_calls = 0
-        self._rules: dict[str, Rule] = {}
-        self._rule_hits: dict[str, int] = {}
-        self.set(**switches)
-
-    def set(self, **switches: Any) -> None:
-        """Change switches by name; unknown names raise ``ValueError``."""
-        unknown = sorted(set(switches) - set(self._FIELDS))
-        if unknown:
-            raise ValueError(f"unknown fault switches: {', '.join(unknown)}")
-        with self._lock:
-            for name, value in switches.items():
-                setattr(self, name, value)
-            if "token_expires_after" in switches:
-                self._authorized_calls = 0
-
-    def reset(self) -> None:
-        """All switches off, rules cleared."""
-        self.set(
-            latency_ms=0.0,
-            latency_max_ms=None,
-            latency_distribution="fixed",
-            error_rate=0.0,
-            error_status=503,
-            rate_429=0.0,
-            retry_after_s=1.0,
-            token_expires_after=None,
-            hang_rate=0.0,
-            hang_s=DEFAULT_HANG_S,
-        )
-        self.clear_rules()
-
-    def add_rule(self, key: str, rule: Rule | None = None, **fields: Any) -> None:
-        """Answer calls for this search key or targetId per ``rule`` (or ``Rule(**fields)``)."""
-        with self._lock:
-            self._rules[key] = rule if rule is not None else Rule(**fields)
-            self._rule_hits[key] = 0
-
-    def clear_rules(self) -> None:
-        with self._lock:
-            self._rules.clear()
-            self._rule_hits.clear()
-
-    def snapshot(self) -> dict[str, Any]:
-        """Current switch values (for display)."""
-        with self._lock:
-            return {name: getattr(self, name) for name in self._FIELDS}
-
-    # -- decisions, each under the lock -------------------------------------------------
-
-    def draw_latency_s(self) -> float:
-        with self._lock:
-            base = max(0.0, self.latency_ms)
-            if self.latency_distribution == "uniform" and self.latency_max_ms is not None:
-                value = self._rng.uniform(base, max(base, self.latency_max_ms))
-            elif self.latency_distribution == "exponential" and base > 0:
-                value = self._rng.expovariate(1.0 / base)
-            else:
-                value = base
-        return value / 1000.0
-
-    def count_authorized_call(self) -> bool:
-        """Count one authorized call; ``True`` when the token has expired by now."""
-        with self._lock:
-            self._authorized_calls += 1
-            limit = self.token_expires_after
-            return limit is not None and self._authorized_calls > limit
-
-    def match_rule(self, keys: tuple[str | None, ...]) -> Rule | None:
-        with self._lock:
-            for key in keys:
-                if key is None or key not in self._rules:
-                    continue
-                rule = self._rules[key]
-                if rule.times is not None and self._rule_hits[key] >= rule.times:
-                    continue
-                self._rule_hits[key] += 1
-                return rule
-        return None
-
-    def draw(self) -> tuple[bool, bool, bool]:
-        """(hang, 429, error) for one call."""
-        with self._lock:
-            hang = self.hang_rate > 0 and self._rng.random() < self.hang_rate
-            limited = self.rate_429 > 0 and self._rng.random() < self.rate_429
-            failed = self.error_rate > 0 and self._rng.random() < self.error_rate
-            return hang, limited, failed
 
 
 def _retry_after_header(seconds: float | None) -> dict[str, str]:

@@ -220,3 +220,9 @@ def test_max_in_window_counts_the_busiest_window() -> None:
 
 def test_repr_does_not_show_the_token() -> None:
     assert TOKEN not in repr(_app())
+
+
+def test_fault_switches_stay_importable_from_the_app_module() -> None:
+    from work_data_hub.eqc_server import app, faults
+
+    assert (app.FaultSwitches, app.Rule) == (faults.FaultSwitches, faults.Rule)
