@@ -28,6 +28,7 @@ import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from work_data_hub.errors import InputError
+from work_data_hub.io._encoding import detect_csv_encoding
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",
@@ -44,7 +45,6 @@ __all__ = [
 
 #: Rows per chunk for CSV and Parquet: a few hundred MB at most for typical annuity files.
 DEFAULT_CHUNK_ROWS = 200_000
-_ENCODING_PROBE_BYTES = 1 << 20
 _ARROW_CSV_ENCODINGS = ("utf-8", "utf-8-sig")
 _SUFFIXES = {
     ".csv": "csv",
@@ -85,37 +85,6 @@ def _check_readable(path: Path) -> None:
             handle.read(1)
     except OSError as exc:
         raise InputError(f"cannot read {path}: {type(exc).__name__}") from exc
-
-
-def _decodes(path: Path, encoding: str, skip: int) -> bool:
-    decoder = codecs.getincrementaldecoder(encoding)()
-    try:
-        with path.open("rb") as handle:
-            handle.seek(skip)
-            while block := handle.read(_ENCODING_PROBE_BYTES):
-                decoder.decode(block)
-            decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def detect_csv_encoding(path: Path) -> str:
-    """``utf-8-sig`` (BOM), ``utf-8`` or ``gb18030`` (a superset of GBK), checked on the whole file.
-
-    The whole file is decoded in blocks so that a stray byte at the end cannot surface
-    half-way through a long run; decoding is fast next to parsing.
-    """
-    with path.open("rb") as handle:
-        head = handle.read(3)
-    if head == codecs.BOM_UTF8:
-        if _decodes(path, "utf-8", 3):
-            return "utf-8-sig"
-    elif _decodes(path, "utf-8", 0):
-        return "utf-8"
-    if _decodes(path, "gb18030", 0):
-        return "gb18030"
-    raise InputError(f"{path.name} is neither UTF-8 nor GB18030/GBK text")
 
 
 def _check_columns(columns: Sequence[object], where: str) -> list[str]:
