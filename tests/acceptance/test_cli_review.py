@@ -157,6 +157,16 @@ def test_mappings_import_then_export(cli: Cli) -> None:
     assert "招商银行,600000036,manual,0,manual,1.0" in exported.stdout
 
 
+def test_mappings_import_json_prints_the_counts(cli: Cli) -> None:
+    reviewed = cli.tmp / "reviewed.csv"
+    frames.write_frame(
+        pd.DataFrame({"company_name": ["招商银行"], "company_id": ["600000036"]}), reviewed
+    )
+    result: Any = cli("mappings", "import", str(reviewed), "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"rows": 1, "inserted": 1, "skipped": 0}
+
+
 def test_mappings_import_bad_rows_exit_1_with_line_numbers(cli: Cli) -> None:
     reviewed = cli.tmp / "reviewed.csv"
     reviewed.write_text("company_name,company_id\n招商银行,\n", encoding="utf-8")

@@ -68,11 +68,15 @@ def import_mappings(
     sheet: Annotated[
         str | None, typer.Option("--sheet", help="Excel sheet name (default: the first).")
     ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
     """Import reviewed names and company ids as manual mappings (all rows or none)."""
     settings = load_settings()
     with open_engine(settings) as engine:
         result = reporting.import_reviewed_mappings(engine, path, sheet=sheet)
+    if as_json:
+        print_json(result.to_dict())
+        return
     print_table(
         "mappings import",
         ["rows", "inserted", "already present"],
