@@ -161,7 +161,14 @@ def _server_side(
         lookup = _explain_ms(
             conn,
             repo._lookup_batch_stmt("postgresql"),
-            repo._bound_rows_params("postgresql", repo._KEY_COLUMNS, list(dict.fromkeys(keys))),
+            {
+                **repo._bound_array_params(
+                    "postgresql", "aliases", dict.fromkeys(a for a, _ in keys)
+                ),
+                **repo._bound_array_params(
+                    "postgresql", "match_types", sorted({t for _, t in keys})
+                ),
+            },
         )
         rows = sorted((r["raw_name"], r["normalized_name"], r["temp_id"]) for r in requests)
         params = repo._bound_rows_params("postgresql", repo._REQUEST_COLUMNS, rows)

@@ -56,12 +56,15 @@ def test_insert_batch_statement_never_updates_an_existing_alias(dialect: str) ->
     assert _row_source(dialect) in sql
 
 
-def test_lookup_statement_joins_the_bound_keys(dialect: str) -> None:
+def test_lookup_statement_tests_aliases_against_one_bound_array(dialect: str) -> None:
     sql = _sql(repo._lookup_batch_stmt(dialect), dialect)
 
     assert sql.startswith("SELECT ")
-    assert " JOIN " in sql
-    assert _row_source(dialect) in sql
+    assert " JOIN " not in sql
+    if dialect == "postgresql":
+        assert "alias_name = ANY (CAST(%(aliases)s" in sql
+    else:
+        assert "alias_name IN (SELECT anon_1.value FROM json_each(?)" in sql
 
 
 def test_upsert_company_statement_updates_on_the_primary_key(dialect: str) -> None:
@@ -90,6 +93,9 @@ def test_list_mappings_statement_orders_by_priority(dialect: str) -> None:
         (['x"y', "p\\q"], '{"x\\"y","p\\\\q"}'),
         (["NULL", "{,}"], '{"NULL","{,}"}'),
         ([1, 0.5], '{"1","0.5"}'),
+        ([], "{}"),
+        ([""], '{""}'),
+        (["a\x00b", 'c"'], '{"a\x00b","c\\""}'),
     ],
 )
 def test_array_literal_quotes_every_element(values: list[object], literal: str) -> None:
