@@ -53,6 +53,7 @@ __all__ = [
     "generate_temp_company_id",
     "normalize_for_temp_id",
     "normalize_series",
+    "temp_id_for_key",
     "temp_ids_for_series",
 ]
 
@@ -397,6 +398,16 @@ def generate_temp_company_id(name: object, salt: str) -> str:
     that is not a UTF-8-encodable ``str`` is caller misuse (``TypeError``/``ValueError``).
     """
     return _temp_id_for_key(normalize_for_temp_id(name), _salt_bytes(salt))
+
+
+def temp_id_for_key(key: str, salt: str) -> str:
+    """The temporary company ID of an already-normalized ``key``.
+
+    Equals ``generate_temp_company_id(name, salt)`` whenever ``key ==
+    normalize_for_temp_id(name)`` (the normalizer is idempotent), without normalizing
+    again: for callers that hold normalized keys already. ``""`` hashes as ``__empty__``.
+    """
+    return _temp_id_for_key(key, _salt_bytes(salt))
 
 
 def _map_distinct(s: pd.Series, func: Callable[[object], object]) -> pd.Series:

@@ -592,8 +592,9 @@ def temp_id_tier(keys: FrameKeys, unresolved: Mask, salt: str) -> Hits:
     used = column.used(unresolved)
     per_key = np.full(len(column.keys), None, dtype=object)
     if len(used):
-        temp = normalizer.temp_ids_for_series(pd.Series(column.keys[used], dtype=object), salt)
-        per_key[used] = np.asarray(temp.tolist(), dtype=object)
+        # Keys are normalized already: hash them without normalizing a second time.
+        temp = [normalizer.temp_id_for_key(key, salt) for key in column.keys[used].tolist()]
+        per_key[used] = np.asarray(temp, dtype=object)
     return Hits.of(column, per_key, unresolved)
 
 
