@@ -7,6 +7,12 @@ Scenarios:
   * three workers sharing the database rate limit: the largest number of calls the server
     saw in any window, against the limit.
 
+The two throughput scenarios talk to the EQC server in a child process (the
+``wdh-enrich eqc-server`` entry point, ``run_server``), so the figures measure the worker:
+an in-process server would share the interpreter lock with it and bill its own request
+handling to the worker. The rate-limit scenario reads the server's call log, so it runs
+the server in process; it measures the limit, not speed.
+
 Run: .venv/bin/python benchmarks/bench_worker.py  (WDH_TEST_DATABASE_URL or the default URL)
 """
 
@@ -15,15 +21,23 @@ from __future__ import annotations
 import json
 import os
 import resource
+import secrets
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from work_data_hub.eqc_server.testing import EqcServerHandle, running_eqc_server
+from work_data_hub.eqc_server.registry import build_registry
+from work_data_hub.eqc_server.testing import running_eqc_server
 from work_data_hub.infrastructure.db import migrate, tables
 from work_data_hub.infrastructure.db.engine import create_engine
 from work_data_hub.infrastructure.enrichment.worker import process_enrichment_queue
@@ -34,6 +48,40 @@ PG_URL = os.environ.get(
     "WDH_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 RESULTS = Path(__file__).parent / "results" / "bench_worker.json"
+
+# The server process: latency in argv[1], the token in the environment; prints its URL.
+SERVER = """
+import os, sys
+from work_data_hub.eqc_server.app import FaultSwitches
+from work_data_hub.eqc_server.server import run_server
+run_server("127.0.0.1", 0, token=os.environ["EQC_BENCH_TOKEN"],
+           faults=FaultSwitches(latency_ms=float(sys.argv[1])),
+           on_ready=lambda server: print(server.base_url, flush=True))
+"""
+
+
+@dataclass(frozen=True)
+class Server:
+    base_url: str
+    token: str
+
+
+@contextmanager
+def server_process(latency_ms: float) -> Iterator[Server]:
+    """The local EQC server (default registry) in a child process."""
+    token = f"tok-{secrets.token_hex(12)}"
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(latency_ms)],
+        env={**os.environ, "EQC_BENCH_TOKEN": token},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        yield Server(process.stdout.readline().strip(), token)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
 
 
 def scratch_database() -> tuple[sa.Engine, str]:
@@ -68,7 +116,7 @@ def reset_queue(engine: sa.Engine, names: list[str]) -> None:
         )
 
 
-def client(eqc: EqcServerHandle, limiter: Any = None) -> EqcClient:
+def client(eqc: Any, limiter: Any = None) -> EqcClient:
     return EqcClient(
         eqc.base_url,
         eqc.token,
@@ -77,17 +125,20 @@ def client(eqc: EqcServerHandle, limiter: Any = None) -> EqcClient:
     )
 
 
-def drain(engine: sa.Engine, eqc: EqcServerHandle, names: list[str], **kw: Any) -> dict[str, Any]:
+def drain(engine: sa.Engine, eqc: Server, names: list[str], **kw: Any) -> dict[str, Any]:
     reset_queue(engine, names)
     with client(eqc) as finder:
-        started = time.perf_counter()
+        cpu, started = time.process_time(), time.perf_counter()
         stats = process_enrichment_queue(engine, finder, **kw)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    assert stats.done == len(names), stats
     return {
         "requests": len(names),
+        "resolved": stats.resolved,
         "done": stats.done,
         "elapsed_s": round(elapsed, 2),
         "requests_per_s": round(stats.done / elapsed, 1),
+        "worker_cpu_ms_per_request": round(cpu * 1000 / len(names), 2),
     }
 
 
@@ -102,9 +153,7 @@ def max_in_window(records: list[Any], window_s: float) -> int:
     return best
 
 
-def shared_limit(
-    engine: sa.Engine, eqc: EqcServerHandle, limit: int, window_s: float
-) -> dict[str, Any]:
+def shared_limit(engine: sa.Engine, eqc: Any, limit: int, window_s: float) -> dict[str, Any]:
     names = [f"未登记基准对象第{i}号" for i in range(limit * 5)]
     reset_queue(engine, names)
     before = len(eqc.calls)
@@ -140,29 +189,29 @@ def main() -> None:
     engine, name = scratch_database()
     results: dict[str, Any] = {}
     try:
-        with running_eqc_server() as eqc:
-            hits = [c.full_name for c in eqc.registry.companies[:1500]]
-            misses = [f"未登记基准对象甲{i}号" for i in range(500)]
-            results["latency_0ms"] = drain(
-                engine, eqc, hits + misses, batch_size=200, concurrency=8
-            )
-            results["latency_0ms"]["concurrency"] = 8
-            print(f"0 ms latency, concurrency 8: {results['latency_0ms']}")
+        registry = build_registry()  # the child's registry: same default size and seed
+        hits = [c.full_name for c in registry.companies[:1500]]
+        misses = [f"未登记基准对象甲{i}号" for i in range(500)]
+        with server_process(latency_ms=0) as eqc:
+            res = drain(engine, eqc, hits + misses, batch_size=200, concurrency=8)
+        res["concurrency"] = 8
+        results["latency_0ms"] = res
+        print(f"0 ms latency, concurrency 8: {res}")
 
-            eqc.faults.set(latency_ms=200)
-            slow = [f"未登记基准对象乙{i}号" for i in range(1600)]
+        slow = [f"未登记基准对象乙{i}号" for i in range(1600)]
+        with server_process(latency_ms=200) as eqc:
             res = drain(engine, eqc, slow, batch_size=200, concurrency=32, cache=None)
-            res.update(
-                concurrency=32,
-                bound_per_s=160.0,
-                share_of_bound=round(res["requests_per_s"] / 160, 3),
-            )
-            results["latency_200ms"] = res
-            print(f"200 ms latency, concurrency 32: {res}")
-            eqc.faults.set(latency_ms=0)
+        res.update(
+            concurrency=32,
+            bound_per_s=160.0,
+            share_of_bound=round(res["requests_per_s"] / 160, 3),
+        )
+        results["latency_200ms"] = res
+        print(f"200 ms latency, concurrency 32: {res}")
 
-            results["shared_rate_limit"] = shared_limit(engine, eqc, limit=20, window_s=1.0)
-            print(f"shared rate limit: {results['shared_rate_limit']}")
+        with running_eqc_server() as in_process:
+            results["shared_rate_limit"] = shared_limit(engine, in_process, limit=20, window_s=1.0)
+        print(f"shared rate limit: {results['shared_rate_limit']}")
     finally:
         engine.dispose()
         drop_database(name)

@@ -1,8 +1,10 @@
 """The enrichment worker: claims queued names, looks them up, records each outcome.
 
-One run loops over batches: recover expired leases, claim a batch under a lease, look the
-names up (a thread pool of ``concurrency`` lookups, paced by the finder's rate limiter),
-and commit each request's outcome in its own transaction:
+One run is a pipeline: up to ``concurrency`` lookups (threads, paced by the finder's rate
+limiter) are kept in flight, and another batch is claimed under a lease whenever the
+claims queued or in flight fall below a low-water mark, so no lookup waits for the slowest
+one of a batch. Expired leases are recovered before claims, at least once a second. Each
+lookup thread commits its request's outcome in its own transaction as it completes:
 
 * hit → ``done`` with ``resolved_company_id``, the company and its mappings cached;
 * not found → ``done`` with a null id;
@@ -10,8 +12,9 @@ and commit each request's outcome in its own transaction:
   ``next_retry_at``, or ``failed`` with ``last_error`` at the attempt limit;
 * auth error → the run stops; claims not yet finished are released, attempts unchanged.
 
-A background thread renews the lease of the requests still held. A stop event (set by
-SIGINT/SIGTERM in :func:`run_worker`) lets in-flight lookups finish and releases the rest.
+A background thread renews the lease of every request claimed and not finished. A stop
+event (set by SIGINT/SIGTERM in :func:`run_worker`) or an auth error stops the claims, lets
+in-flight lookups finish and releases the claims not started, attempts unchanged.
 SQL lives in :mod:`queue_repository`; logs carry counts only, ``worker_id`` bound.
 """
 
@@ -20,14 +23,12 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import os
-import signal
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -35,7 +36,7 @@ import sqlalchemy as sa
 import structlog
 
 from work_data_hub.errors import EqcAuthError, StorageError
-from work_data_hub.infrastructure.enrichment import queue_repository, retry_policy
+from work_data_hub.infrastructure.enrichment import _worker_runtime, queue_repository, retry_policy
 from work_data_hub.infrastructure.enrichment.queue_repository import ClaimedRequest
 from work_data_hub.infrastructure.enrichment.types import CompanyInfo
 from work_data_hub.utils import clock
@@ -58,6 +59,15 @@ __all__ = [
 DEFAULT_BATCH_SIZE = 50
 DEFAULT_LEASE = dt.timedelta(minutes=5)
 DEFAULT_IDLE_SLEEP_S = 5.0
+
+#: Another batch is claimed once fewer than this many claims per lookup thread are queued
+#: or in flight: the spare half keeps the threads busy while the claim runs.
+_LOW_WATER_PER_SLOT = 2
+#: Expired leases are recovered before a claim at least this often (and whenever the queue
+#: looked empty), seconds.
+_RECOVER_EVERY_S = 1.0
+#: How often the feeding thread looks at the stop event while it waits, seconds.
+_POLL_S = 0.05
 
 
 def _log() -> Any:
@@ -153,64 +163,156 @@ class _Options:
 
 
 class _Run:
-    """State of one run; one instance per call of the public functions."""
+    """State of one run; one instance per call of the public functions.
+
+    The calling thread feeds a pool of ``concurrency`` lookup threads: it claims another
+    batch whenever fewer than ``_LOW_WATER_PER_SLOT x concurrency`` claims are queued or in
+    flight, so lookups never wait for the slowest one of a batch. Each lookup thread
+    commits its own outcome. Every claimed, unfinished id sits in ``_held`` for the lease
+    renewer and for the final release.
+    """
 
     def __init__(self, options: _Options) -> None:
         self.o = options
         self.stats = WorkerRunStats(worker_id=options.worker_id)
-        self._lock = threading.Lock()
-        self._held: set[int] = set()
+        self._stats_lock = threading.Lock()
+        self._held = _worker_runtime.HeldClaims()
         self._auth_failed = threading.Event()
+        # Guards the fields below; lookup threads notify it as each claim completes.
+        self._changed = threading.Condition()
+        self._outstanding = 0  # claims handed to the pool and not completed
+        self._halted = False  # lookups not yet started are skipped (error or shutdown)
+        self._error: Exception | None = None  # the first a lookup thread raised
+        self._last_recovery: float | None = None
 
     @property
     def stopping(self) -> bool:
         return self.o.stop_event.is_set() or self._auth_failed.is_set()
 
+    @property
+    def _interrupted(self) -> bool:
+        return self.stopping or self._error is not None
+
     def _count(self, field: str, amount: int = 1) -> None:
-        with self._lock:
+        with self._stats_lock:
             setattr(self.stats, field, getattr(self.stats, field) + amount)
 
-    def run_batch(self, limit: int) -> int:
-        """Claim and process one batch; returns how many requests were claimed."""
-        engine, now = self.o.engine, self.o.now()
-        with engine.begin() as conn:
-            recovered = queue_repository.QueueRepository(conn).recover_expired(
-                now, max_attempts=self.o.retry.max_attempts
-            )
-        with engine.begin() as conn:
-            claims = queue_repository.QueueRepository(conn).claim_batch(
-                self.o.worker_id, limit, self.o.lease.duration, now
-            )
-        self._count("recovered", recovered)
-        if not claims:
-            return 0
-        self._count("batches")
-        self._count("claimed", len(claims))
-        with self._lock:
-            self._held = {claim.id for claim in claims}
-        with self._renewing():
-            if self.o.concurrency == 1:
-                for claim in claims:
-                    self._process(claim)
-            else:
-                with ThreadPoolExecutor(self.o.concurrency, "wdh-lookup") as pool:
-                    futures = [
-                        pool.submit(contextvars.copy_context().run, self._process, claim)
-                        for claim in claims
-                    ]
-                    for future in futures:
-                        future.result()
+    def pump(self, max_requests: int | None, idle_sleep_s: float | None) -> str:
+        """Claim and look up until drained (or, with ``idle_sleep_s``, stopped), stopped,
+        ``max_requests`` claimed or an auth error; returns the stop reason.
+
+        In-flight lookups always finish first; claims not started are then released. The
+        first error a lookup thread raised (a database error) is raised here afterwards.
+        """
+        o = self.o
+        with self._changed:
+            self._halted, self._error = False, None
+        with (
+            ThreadPoolExecutor(o.concurrency, "wdh-lookup") as pool,
+            _worker_runtime.renewing_leases(
+                self._held,
+                engine=o.engine,
+                worker_id=o.worker_id,
+                duration=o.lease.duration,
+                interval_s=o.lease.renew_interval_s,
+                now=o.now,
+            ),
+        ):
+            try:
+                reason = self._feed(pool, max_requests, idle_sleep_s)
+            except BaseException:
+                with self._changed:
+                    self._halted = True
+                raise
+            finally:
+                self._wait_until(lambda: self._outstanding == 0)
+        if self._error is not None:
+            raise self._error
         self._release_unfinished()
-        _log().debug("worker.batch_done", claimed=len(claims), **self._counts())
-        return len(claims)
+        if self._auth_failed.is_set():
+            return "auth_error"
+        return "stopped" if o.stop_event.is_set() else reason
+
+    def _feed(
+        self, pool: ThreadPoolExecutor, max_requests: int | None, idle_sleep_s: float | None
+    ) -> str:
+        o = self.o
+        low_water = _LOW_WATER_PER_SLOT * o.concurrency
+        # The last claim came back short: the queue looked empty, so ask again (after a
+        # recovery) only once the pipeline has run dry.
+        exhausted = False
+        while True:
+            self._wait_for_room(1 if exhausted else low_water)
+            if self._interrupted:
+                return "stopped"  # the caller names auth errors and raises errors
+            remaining = None if max_requests is None else max_requests - self.stats.claimed
+            if remaining is not None and remaining <= 0:
+                self._wait_until(lambda: self._outstanding == 0)
+                return "max_requests"
+            limit = o.batch_size if remaining is None else min(o.batch_size, remaining)
+            claims = self._claim(limit, recover=exhausted)
+            if claims:
+                exhausted = len(claims) < limit
+                with self._changed:
+                    self._outstanding += len(claims)
+                for claim in claims:
+                    pool.submit(contextvars.copy_context().run, self._task, claim)
+            elif self._outstanding:
+                exhausted = True
+            elif idle_sleep_s is None:
+                return "drained"
+            else:
+                exhausted = True
+                o.stop_event.wait(idle_sleep_s)
+
+    def _wait_for_room(self, room: int) -> None:
+        self._wait_until(lambda: self._outstanding < room or self._interrupted)
+
+    def _wait_until(self, predicate: Callable[[], bool]) -> None:
+        with self._changed:
+            while not predicate():
+                # Bounded: a signal handler sets the stop event without notifying.
+                self._changed.wait(_POLL_S)
+
+    def _claim(self, limit: int, *, recover: bool) -> list[ClaimedRequest]:
+        o, now, moment = self.o, self.o.now(), time.monotonic()
+        last = self._last_recovery
+        if recover or last is None or moment - last >= _RECOVER_EVERY_S:
+            with o.engine.begin() as conn:
+                recovered = queue_repository.QueueRepository(conn).recover_expired(
+                    now, max_attempts=o.retry.max_attempts
+                )
+            self._last_recovery = moment
+            self._count("recovered", recovered)
+        with o.engine.begin() as conn:
+            claims = queue_repository.QueueRepository(conn).claim_batch(
+                o.worker_id, limit, o.lease.duration, now
+            )
+        if claims:
+            self._held.add(claim.id for claim in claims)
+            self._count("batches")
+            self._count("claimed", len(claims))
+            _log().debug("worker.batch_claimed", claimed=len(claims), **self._counts())
+        return claims
 
     def _counts(self) -> dict[str, int]:
         s = self.stats
         return {"resolved": s.resolved, "not_found": s.not_found, "retried": s.retried}
 
+    def _task(self, claim: ClaimedRequest) -> None:
+        try:
+            if not (self.stopping or self._halted):  # else released at the end, attempts unchanged
+                self._process(claim)
+        except Exception as exc:  # a database error: the run drains and raises it
+            with self._changed:
+                self._error = self._error or exc
+                self._halted = True
+        finally:
+            with self._changed:
+                self._outstanding -= 1
+                self._changed.notify_all()
+
     def _process(self, claim: ClaimedRequest) -> None:
-        if self.stopping:
-            return  # released after the batch, attempts unchanged
         try:
             info = self.o.finder.find_company(claim.raw_name)
         except EqcAuthError as exc:
@@ -256,8 +358,7 @@ class _Run:
         self._finish(claim, owned, "failed" if decision.final else "retried")
 
     def _finish(self, claim: ClaimedRequest, owned: bool, outcome: str) -> None:
-        with self._lock:
-            self._held.discard(claim.id)
+        self._held.discard(claim.id)
         self._count(outcome if owned else "lost_leases")
 
     def after_database_error(self, error: Exception) -> None:
@@ -274,44 +375,13 @@ class _Run:
             _log().warning("worker.release_failed", error_type=type(exc).__name__)
 
     def _release_unfinished(self) -> None:
-        with self._lock:
-            unfinished, self._held = sorted(self._held), set()
+        unfinished = self._held.take_all()
         if unfinished:
             with self.o.engine.begin() as conn:
                 released = queue_repository.QueueRepository(conn).release(
                     unfinished, worker_id=self.o.worker_id, now=self.o.now()
                 )
             self._count("released", released)
-
-    @contextmanager
-    def _renewing(self) -> Iterator[None]:
-        done = threading.Event()
-        thread = threading.Thread(
-            target=contextvars.copy_context().run,
-            args=(self._renew_until, done),
-            name="wdh-lease-renewal",
-            daemon=True,
-        )
-        thread.start()
-        try:
-            yield
-        finally:
-            done.set()
-            thread.join()
-
-    def _renew_until(self, done: threading.Event) -> None:
-        while not done.wait(self.o.lease.renew_interval_s):
-            with self._lock:
-                held = sorted(self._held)
-            if not held:
-                continue
-            try:
-                with self.o.engine.begin() as conn:
-                    queue_repository.QueueRepository(conn).renew_lease(
-                        self.o.worker_id, held, self.o.lease.duration, self.o.now()
-                    )
-            except Exception as exc:  # renewal is retried on the next tick; recovery covers it
-                _log().warning("worker.lease_renewal_failed", error_type=type(exc).__name__)
 
 
 def _options(
@@ -346,35 +416,26 @@ def _options(
 
 
 def _drain(run: _Run, max_requests: int | None, *, idle_sleep_s: float | None) -> None:
-    """Batches until the queue is empty (or, with ``idle_sleep_s``, until stopped)."""
+    """Pump until drained, stopped or capped; a long-running worker (``idle_sleep_s``)
+    survives database errors and starts the pump again after a pause."""
     while True:
         if run.o.stop_event.is_set():
             run.stats.stop_reason = "stopped"
             return
-        remaining = None if max_requests is None else max_requests - run.stats.claimed
-        if remaining is not None and remaining <= 0:
-            run.stats.stop_reason = "max_requests"
-            return
-        limit = run.o.batch_size if remaining is None else min(run.o.batch_size, remaining)
         try:
-            claimed = run.run_batch(limit)
+            reason = run.pump(max_requests, idle_sleep_s)
         except (StorageError, sa.exc.SQLAlchemyError) as exc:
+            # Claims still held are given back (best effort; their lease expiry covers it).
+            run.after_database_error(exc)
             if idle_sleep_s is None:
                 raise  # a one-off drain stops; the next scheduled run picks the rest up
             # Long-running: the database went away (restart, killed session); reconnect
-            # on the next batch instead of ending the worker.
-            run.after_database_error(exc)
+            # on the next pump instead of ending the worker.
             run.o.stop_event.wait(idle_sleep_s)
             continue
-        if run.stopping:
-            run.stats.auth_failed = run._auth_failed.is_set()
-            run.stats.stop_reason = "auth_error" if run.stats.auth_failed else "stopped"
-            return
-        if claimed == 0:
-            if idle_sleep_s is None:
-                run.stats.stop_reason = "drained"
-                return
-            run.o.stop_event.wait(idle_sleep_s)
+        run.stats.auth_failed = reason == "auth_error"
+        run.stats.stop_reason = reason
+        return
 
 
 def _execute(run: _Run, max_requests: int | None, idle_sleep_s: float | None) -> WorkerRunStats:
@@ -436,26 +497,6 @@ def process_enrichment_queue(
     return _execute(_Run(options), max_requests, None)
 
 
-@contextmanager
-def _stop_on_signals(stop_event: threading.Event) -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be installed from the main thread
-        return
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def handle(signum: int, _frame: object) -> None:
-        _log().info("worker.stop_requested", signal=signum)
-        stop_event.set()
-
-    for sig in previous:
-        signal.signal(sig, handle)
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 def run_worker(
     engine: sa.Engine,
     finder: CompanyFinder,
@@ -490,5 +531,5 @@ def run_worker(
         cache=cache,
         now=now,
     )
-    with _stop_on_signals(stop):
+    with _worker_runtime.stop_on_signals(stop):
         return _execute(_Run(options), None, idle_sleep_s)
