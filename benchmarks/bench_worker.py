@@ -194,20 +194,28 @@ def main() -> None:
         misses = [f"未登记基准对象甲{i}号" for i in range(500)]
         with server_process(latency_ms=0) as eqc:
             res = drain(engine, eqc, hits + misses, batch_size=200, concurrency=8)
-        res["concurrency"] = 8
+        res.update(concurrency=8, load_average_1m=round(os.getloadavg()[0], 2))
         results["latency_0ms"] = res
         print(f"0 ms latency, concurrency 8: {res}")
 
-        slow = [f"未登记基准对象乙{i}号" for i in range(1600)]
+        # A shared machine's load moves single runs by ±15%: three runs, the median counts.
+        runs = []
         with server_process(latency_ms=200) as eqc:
-            res = drain(engine, eqc, slow, batch_size=200, concurrency=32, cache=None)
-        res.update(
-            concurrency=32,
-            bound_per_s=160.0,
-            share_of_bound=round(res["requests_per_s"] / 160, 3),
-        )
-        results["latency_200ms"] = res
-        print(f"200 ms latency, concurrency 32: {res}")
+            for run in range(3):
+                slow = [f"未登记基准对象乙{run}-{i}号" for i in range(1600)]
+                res = drain(engine, eqc, slow, batch_size=200, concurrency=32, cache=None)
+                res["load_average_1m"] = round(os.getloadavg()[0], 2)
+                runs.append(res)
+                print(f"200 ms latency, concurrency 32, run {run + 1}: {res}")
+        median = sorted(runs, key=lambda r: r["requests_per_s"])[1]
+        results["latency_200ms"] = {
+            **median,
+            "concurrency": 32,
+            "bound_per_s": 160.0,
+            "share_of_bound": round(median["requests_per_s"] / 160, 3),
+            "runs_requests_per_s": [r["requests_per_s"] for r in runs],
+        }
+        print(f"200 ms latency, concurrency 32, median: {results['latency_200ms']}")
 
         with running_eqc_server() as in_process:
             results["shared_rate_limit"] = shared_limit(engine, in_process, limit=20, window_s=1.0)

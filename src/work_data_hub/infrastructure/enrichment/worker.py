@@ -4,7 +4,8 @@ One run is a pipeline: up to ``concurrency`` lookups (threads, paced by the find
 limiter) are kept in flight, and another batch is claimed under a lease whenever the
 claims queued or in flight fall below a low-water mark, so no lookup waits for the slowest
 one of a batch. Expired leases are recovered before claims, at least once a second. Each
-lookup thread commits its request's outcome in its own transaction as it completes:
+request's outcome is committed in its own transaction as soon as its lookup completes
+(by one of a few writer threads; the flow control lives in :mod:`_worker_pipeline`):
 
 * hit → ``done`` with ``resolved_company_id``, the company and its mappings cached;
 * not found → ``done`` with a null id;
@@ -20,7 +21,6 @@ SQL lives in :mod:`queue_repository`; logs carry counts only, ``worker_id`` boun
 
 from __future__ import annotations
 
-import contextvars
 import datetime as dt
 import os
 import socket
@@ -28,7 +28,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -36,7 +35,12 @@ import sqlalchemy as sa
 import structlog
 
 from work_data_hub.errors import EqcAuthError, StorageError
-from work_data_hub.infrastructure.enrichment import _worker_runtime, queue_repository, retry_policy
+from work_data_hub.infrastructure.enrichment import (
+    _worker_pipeline,
+    _worker_runtime,
+    queue_repository,
+    retry_policy,
+)
 from work_data_hub.infrastructure.enrichment.queue_repository import ClaimedRequest
 from work_data_hub.infrastructure.enrichment.types import CompanyInfo
 from work_data_hub.utils import clock
@@ -60,14 +64,9 @@ DEFAULT_BATCH_SIZE = 50
 DEFAULT_LEASE = dt.timedelta(minutes=5)
 DEFAULT_IDLE_SLEEP_S = 5.0
 
-#: Another batch is claimed once fewer than this many claims per lookup thread are queued
-#: or in flight: the spare half keeps the threads busy while the claim runs.
-_LOW_WATER_PER_SLOT = 2
 #: Expired leases are recovered before a claim at least this often (and whenever the queue
 #: looked empty), seconds.
 _RECOVER_EVERY_S = 1.0
-#: How often the feeding thread looks at the stop event while it waits, seconds.
-_POLL_S = 0.05
 
 
 def _log() -> Any:
@@ -162,14 +161,22 @@ class _Options:
     stop_event: threading.Event
 
 
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What one lookup found (``info``, ``None``: no such company) or raised (``error``)."""
+
+    claim: ClaimedRequest
+    info: CompanyInfo | None = None
+    error: Exception | None = None
+
+
 class _Run:
     """State of one run; one instance per call of the public functions.
 
-    The calling thread feeds a pool of ``concurrency`` lookup threads: it claims another
-    batch whenever fewer than ``_LOW_WATER_PER_SLOT x concurrency`` claims are queued or in
-    flight, so lookups never wait for the slowest one of a batch. Each lookup thread
-    commits its own outcome. Every claimed, unfinished id sits in ``_held`` for the lease
-    renewer and for the final release.
+    Supplies the queue side of a :class:`_worker_pipeline.Pipeline`: claims (after a
+    recovery of expired leases, at least once a second and whenever the queue looked
+    empty), lookups, and outcome writes. Every claimed, unfinished id sits in ``_held``
+    for the lease renewer and the final release.
     """
 
     def __init__(self, options: _Options) -> None:
@@ -178,103 +185,50 @@ class _Run:
         self._stats_lock = threading.Lock()
         self._held = _worker_runtime.HeldClaims()
         self._auth_failed = threading.Event()
-        # Guards the fields below; lookup threads notify it as each claim completes.
-        self._changed = threading.Condition()
-        self._outstanding = 0  # claims handed to the pool and not completed
-        self._halted = False  # lookups not yet started are skipped (error or shutdown)
-        self._error: Exception | None = None  # the first a lookup thread raised
         self._last_recovery: float | None = None
 
     @property
     def stopping(self) -> bool:
         return self.o.stop_event.is_set() or self._auth_failed.is_set()
 
-    @property
-    def _interrupted(self) -> bool:
-        return self.stopping or self._error is not None
-
     def _count(self, field: str, amount: int = 1) -> None:
         with self._stats_lock:
             setattr(self.stats, field, getattr(self.stats, field) + amount)
 
     def pump(self, max_requests: int | None, idle_sleep_s: float | None) -> str:
-        """Claim and look up until drained (or, with ``idle_sleep_s``, stopped), stopped,
-        ``max_requests`` claimed or an auth error; returns the stop reason.
+        """Claim, look up and record until drained (or, with ``idle_sleep_s``, stopped),
+        stopped, ``max_requests`` claimed or an auth error; returns the stop reason.
 
-        In-flight lookups always finish first; claims not started are then released. The
-        first error a lookup thread raised (a database error) is raised here afterwards.
+        In-flight lookups always finish and are recorded first; claims not started are
+        then released. A database error is raised after that, claims still held.
         """
         o = self.o
-        with self._changed:
-            self._halted, self._error = False, None
-        with (
-            ThreadPoolExecutor(o.concurrency, "wdh-lookup") as pool,
-            _worker_runtime.renewing_leases(
-                self._held,
-                engine=o.engine,
-                worker_id=o.worker_id,
-                duration=o.lease.duration,
-                interval_s=o.lease.renew_interval_s,
-                now=o.now,
-            ),
+        pipeline: _worker_pipeline.Pipeline[ClaimedRequest, _Outcome] = _worker_pipeline.Pipeline(
+            o.engine,
+            concurrency=o.concurrency,
+            claim=self._claim,
+            look_up=self._look_up,
+            write=self._write,
+            stopping=lambda: self.stopping,
+            idle_wait=o.stop_event.wait,
+        )
+        with _worker_runtime.renewing_leases(
+            self._held,
+            engine=o.engine,
+            worker_id=o.worker_id,
+            duration=o.lease.duration,
+            interval_s=o.lease.renew_interval_s,
+            now=o.now,
         ):
-            try:
-                reason = self._feed(pool, max_requests, idle_sleep_s)
-            except BaseException:
-                with self._changed:
-                    self._halted = True
-                raise
-            finally:
-                self._wait_until(lambda: self._outstanding == 0)
-        if self._error is not None:
-            raise self._error
+            reason = pipeline.run(
+                batch_size=o.batch_size, max_claims=max_requests, idle_sleep_s=idle_sleep_s
+            )
         self._release_unfinished()
         if self._auth_failed.is_set():
             return "auth_error"
         return "stopped" if o.stop_event.is_set() else reason
 
-    def _feed(
-        self, pool: ThreadPoolExecutor, max_requests: int | None, idle_sleep_s: float | None
-    ) -> str:
-        o = self.o
-        low_water = _LOW_WATER_PER_SLOT * o.concurrency
-        # The last claim came back short: the queue looked empty, so ask again (after a
-        # recovery) only once the pipeline has run dry.
-        exhausted = False
-        while True:
-            self._wait_for_room(1 if exhausted else low_water)
-            if self._interrupted:
-                return "stopped"  # the caller names auth errors and raises errors
-            remaining = None if max_requests is None else max_requests - self.stats.claimed
-            if remaining is not None and remaining <= 0:
-                self._wait_until(lambda: self._outstanding == 0)
-                return "max_requests"
-            limit = o.batch_size if remaining is None else min(o.batch_size, remaining)
-            claims = self._claim(limit, recover=exhausted)
-            if claims:
-                exhausted = len(claims) < limit
-                with self._changed:
-                    self._outstanding += len(claims)
-                for claim in claims:
-                    pool.submit(contextvars.copy_context().run, self._task, claim)
-            elif self._outstanding:
-                exhausted = True
-            elif idle_sleep_s is None:
-                return "drained"
-            else:
-                exhausted = True
-                o.stop_event.wait(idle_sleep_s)
-
-    def _wait_for_room(self, room: int) -> None:
-        self._wait_until(lambda: self._outstanding < room or self._interrupted)
-
-    def _wait_until(self, predicate: Callable[[], bool]) -> None:
-        with self._changed:
-            while not predicate():
-                # Bounded: a signal handler sets the stop event without notifying.
-                self._changed.wait(_POLL_S)
-
-    def _claim(self, limit: int, *, recover: bool) -> list[ClaimedRequest]:
+    def _claim(self, limit: int, recover: bool) -> list[ClaimedRequest]:
         o, now, moment = self.o, self.o.now(), time.monotonic()
         last = self._last_recovery
         if recover or last is None or moment - last >= _RECOVER_EVERY_S:
@@ -299,67 +253,55 @@ class _Run:
         s = self.stats
         return {"resolved": s.resolved, "not_found": s.not_found, "retried": s.retried}
 
-    def _task(self, claim: ClaimedRequest) -> None:
+    def _look_up(self, claim: ClaimedRequest) -> _Outcome | None:
         try:
-            if not (self.stopping or self._halted):  # else released at the end, attempts unchanged
-                self._process(claim)
-        except Exception as exc:  # a database error: the run drains and raises it
-            with self._changed:
-                self._error = self._error or exc
-                self._halted = True
-        finally:
-            with self._changed:
-                self._outstanding -= 1
-                self._changed.notify_all()
-
-    def _process(self, claim: ClaimedRequest) -> None:
-        try:
-            info = self.o.finder.find_company(claim.raw_name)
+            return _Outcome(claim, info=self.o.finder.find_company(claim.raw_name))
         except EqcAuthError as exc:
             if not self._auth_failed.is_set():
                 _log().warning("worker.auth_failed", status_code=exc.status_code)
             self._auth_failed.set()
-            return
+            return None  # released with the claims not started, attempts unchanged
         except Exception as exc:  # per request: any lookup failure goes to the retry policy
-            self._record_failure(claim, exc)
-            return
-        self._record_hit_or_miss(claim, info)
+            return _Outcome(claim, error=exc)
 
-    def _record_hit_or_miss(self, claim: ClaimedRequest, info: CompanyInfo | None) -> None:
+    def _write(self, conn: sa.Connection, outcome: _Outcome) -> None:
+        """Commit one outcome in its own transaction (a writer thread)."""
+        o, claim, info, now = self.o, outcome.claim, outcome.info, self.o.now()
+        repo = queue_repository.QueueRepository(conn)
+        with conn.begin():
+            if outcome.error is not None:
+                counter, owned = self._record_failure(repo, claim, outcome.error, now)
+            else:
+                counter = "resolved" if info is not None else "not_found"
+                company_id = info.company_id if info is not None else None
+                owned = repo.mark_done(
+                    claim.id, worker_id=o.worker_id, company_id=company_id, now=now
+                )
+                if owned and info is not None and o.cache is not None:
+                    o.cache(conn, claim.normalized_name, info)
+        self._held.discard(claim.id)
+        self._count(counter if owned else "lost_leases")
+
+    def _record_failure(
+        self,
+        repo: queue_repository.QueueRepository,
+        claim: ClaimedRequest,
+        error: Exception,
+        now: dt.datetime,
+    ) -> tuple[str, bool]:
+        """The retry policy's verdict on a failed lookup: (counter, still owned)."""
         o = self.o
-        with o.engine.begin() as conn:
-            repo = queue_repository.QueueRepository(conn)
-            company_id = info.company_id if info is not None else None
-            owned = repo.mark_done(
-                claim.id, worker_id=o.worker_id, company_id=company_id, now=o.now()
-            )
-            if owned and info is not None and o.cache is not None:
-                o.cache(conn, claim.normalized_name, info)
-        self._finish(claim, owned, "resolved" if info is not None else "not_found")
-
-    def _record_failure(self, claim: ClaimedRequest, error: Exception) -> None:
-        o, now = self.o, self.o.now()
         self._count("lookup_errors")
         decision = retry_policy.decide_retry(claim.attempts + 1, now, o.retry)
         label = retry_policy.error_label(error)
-        with o.engine.begin() as conn:
-            repo = queue_repository.QueueRepository(conn)
-            if decision.final:
-                owned = repo.mark_failed(claim.id, worker_id=o.worker_id, error=label, now=now)
-            else:
-                assert decision.next_retry_at is not None
-                owned = repo.mark_retry(
-                    claim.id,
-                    worker_id=o.worker_id,
-                    next_retry_at=decision.next_retry_at,
-                    error=label,
-                    now=now,
-                )
-        self._finish(claim, owned, "failed" if decision.final else "retried")
-
-    def _finish(self, claim: ClaimedRequest, owned: bool, outcome: str) -> None:
-        self._held.discard(claim.id)
-        self._count(outcome if owned else "lost_leases")
+        if decision.final:
+            return "failed", repo.mark_failed(claim.id, worker_id=o.worker_id, error=label, now=now)
+        assert decision.next_retry_at is not None
+        retry_at = decision.next_retry_at
+        owned = repo.mark_retry(
+            claim.id, worker_id=o.worker_id, next_retry_at=retry_at, error=label, now=now
+        )
+        return "retried", owned
 
     def after_database_error(self, error: Exception) -> None:
         """A batch failed on the database: count it, give back what is still held (best
