@@ -120,6 +120,34 @@ class CompanyMappingRepository:
         )
         return found
 
+    def lookup_ids(self, aliases_by_type: Mapping[str, Iterable[str]]) -> dict[str, dict[str, str]]:
+        """Stored ids per match type and alias, ``{match_type: {alias: canonical_id}}``, in
+        one query — what :meth:`lookup_batch` finds, without a result object per mapping.
+
+        Meant for many keys sharing few match types (the resolver asks every open name
+        under four types): each distinct alias travels once. Types with nothing found are
+        absent; aliases the database cannot store match nothing.
+        """
+        wanted = {str(kind): set(map(str, aliases)) for kind, aliases in aliases_by_type.items()}
+        distinct = dict.fromkeys(alias for aliases in wanted.values() for alias in aliases)
+        if not _all_storable(distinct):
+            distinct = {alias: None for alias in distinct if _storable(alias) == alias}
+        if not distinct:
+            return {}
+        started = time.perf_counter()
+        found: dict[str, dict[str, str]] = {}
+        empty: set[str] = set()
+        for alias, canonical_id, kind, *_ in self._lookup_rows("lookup_ids", distinct):
+            if alias in wanted.get(kind, empty):
+                found.setdefault(kind, {})[alias] = canonical_id
+        _log().debug(
+            "mapping_repository.lookup_done",
+            keys=len(distinct),
+            hits=sum(len(ids) for ids in found.values()),
+            elapsed_ms=_ms_since(started),
+        )
+        return found
+
     def insert_batch_with_conflict_check(
         self, mappings: Sequence[MappingRecord]
     ) -> InsertBatchResult:
@@ -405,7 +433,10 @@ def _bound_rows_params(
 def _in_bound_array(dialect: str, column: Any, name: str) -> Any:
     """``column`` is one of the texts bound by :func:`_bound_array_params` as ``name``."""
     if dialect == "postgresql":
-        array = sa.cast(sa.bindparam(name, type_=sa.Text()), postgresql.ARRAY(sa.Text()))
+        # An untyped parameter: PostgreSQL then reads the literal as text[] itself, so the
+        # array is a constant it can hash. Bound as VARCHAR, the cast to text[] is not
+        # folded, and every row would scan the whole array.
+        array = sa.cast(sa.bindparam(name), postgresql.ARRAY(sa.Text()))
         return column == sa.any_(array)
     each = sa.func.json_each(sa.bindparam(name, type_=sa.Text())).table_valued("value")
     return column.in_(sa.select(each.c.value))
