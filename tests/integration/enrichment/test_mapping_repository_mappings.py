@@ -375,3 +375,59 @@ def test_repository_offers_what_the_resolver_needs_on_the_callers_connection(
 ) -> None:
     assert isinstance(repository, MappingRepositoryProtocol)
     assert repository.connection is db_conn
+
+
+# -- lookup_ids ----------------------------------------------------------------------------------
+
+
+def test_lookup_ids_returns_the_ids_of_the_asked_keys_per_type(
+    repository: CompanyMappingRepository,
+) -> None:
+    repository.insert_batch_with_conflict_check(
+        [
+            _record("甲", "600000001", "name"),
+            _record("甲", "600000002", "account_name"),
+            _record("甲", "600000005", "eqc"),
+            _record("乙", "600000003", "name"),
+            _record("P1|甲", "600000004", "hardcode"),
+        ]
+    )
+
+    found = repository.lookup_ids({"name": ["甲", "丙"], "eqc": ["甲"], "hardcode": ["P1|甲"]})
+
+    assert found == {
+        "name": {"甲": "600000001"},
+        "eqc": {"甲": "600000005"},
+        "hardcode": {"P1|甲": "600000004"},
+    }
+
+
+def test_lookup_ids_sends_a_shared_alias_once_in_one_statement(
+    repository: CompanyMappingRepository, db_conn: sa.Connection
+) -> None:
+    repository.insert_batch_with_conflict_check([_record("甲", "600000001")])
+    names = [f"甲{i}" for i in range(3000)] + ["甲"]
+
+    with _statements(db_conn) as seen:
+        found = repository.lookup_ids({"name": names, "eqc": names, "manual": names})
+
+    assert found == {"name": {"甲": "600000001"}}
+    assert len(seen) == 1
+
+
+def test_lookup_ids_skips_aliases_the_database_cannot_store(
+    repository: CompanyMappingRepository,
+) -> None:
+    repository.insert_batch_with_conflict_check([_record("甲", "600000001")])
+
+    found = repository.lookup_ids({"name": ["甲", "乙\x00", "\ud800"]})
+
+    assert found == {"name": {"甲": "600000001"}}
+
+
+def test_lookup_ids_of_no_aliases_runs_no_sql(
+    repository: CompanyMappingRepository, db_conn: sa.Connection
+) -> None:
+    with _statements(db_conn) as seen:
+        assert repository.lookup_ids({"name": []}) == {}
+    assert seen == []

@@ -30,7 +30,6 @@ from work_data_hub.infrastructure.enrichment.types import (
     EnqueueResult,
     EqcProviderProtocol,
     MappingRepositoryProtocol,
-    MatchResult,
     ResolutionResult,
     ResolutionStatistics,
     ResolutionStrategy,
@@ -185,14 +184,28 @@ class CompanyIdResolver:
         if not run.open.any():
             return
         with self._tier(run, "db_cache") as log_counts:
-            lookup = tiers.cache_lookup_keys(run.keys, run.open)
-            matches: list[MatchResult] = []
-            if lookup:
+            aliases = tiers.cache_lookup_aliases(run.keys, run.open)
+            stored: dict[str, dict[str, str]] = {}
+            if aliases:
                 with self._savepoint():
-                    matches = self._repository.lookup_batch(lookup)
-            hits = run.settle(*tiers.cache_tier(run.keys, run.open, matches))
+                    stored = self._lookup_stored(aliases)
+            hits = run.settle(*tiers.cache_tier_ids(run.keys, run.open, stored))
             run.stats.db_cache_hits = int(hits.sum())
-            log_counts.update(keys=len(lookup), hits=run.stats.db_cache_hits)
+            log_counts.update(
+                keys=sum(len(a) for a in aliases.values()), hits=run.stats.db_cache_hits
+            )
+
+    def _lookup_stored(self, aliases: dict[str, list[str]]) -> dict[str, dict[str, str]]:
+        """One query for ``aliases``: the repository's ``lookup_ids`` when it has one
+        (no object per mapping, each alias sent once), else the protocol's
+        ``lookup_batch``."""
+        assert self._repository is not None
+        lookup_ids = getattr(self._repository, "lookup_ids", None)
+        if callable(lookup_ids):
+            found: dict[str, dict[str, str]] = lookup_ids(aliases)
+            return found
+        keys = [(alias, kind) for kind, names in aliases.items() for alias in names]
+        return tiers.ids_by_type(self._repository.lookup_batch(keys))
 
     def _existing_tier(self, run: _Run) -> None:
         resolved = np.zeros(run.keys.n_rows, dtype=bool)

@@ -57,14 +57,17 @@ __all__ = [
     "YamlOutcome",
     "backflow_candidates",
     "build_frame_keys",
+    "cache_lookup_aliases",
     "cache_lookup_keys",
     "cache_tier",
+    "cache_tier_ids",
     "canonical_code",
     "clean_company_id",
     "enqueue_requests",
     "eqc_candidates",
     "existing_tier",
     "found",
+    "ids_by_type",
     "ids_for_names",
     "ids_of",
     "is_temp_id",
@@ -474,17 +477,46 @@ def cache_lookup_keys(keys: FrameKeys, unresolved: Mask) -> list[tuple[str, str]
     return lookup
 
 
-def cache_tier(keys: FrameKeys, unresolved: Mask, matches: Iterable[MatchResult]) -> list[Hits]:
-    """Tier 2: per open row, the valid cached id of the highest-priority match type."""
+def cache_lookup_aliases(keys: FrameKeys, unresolved: Mask) -> dict[str, list[str]]:
+    """Every distinct alias of the rows still open, per match type (the same list for
+    types sharing a key column), for one ``lookup_ids`` query."""
+    by_column: dict[int, list[str]] = {}
+    aliases: dict[str, list[str]] = {}
+    for match_type in CACHE_MATCH_TYPES:
+        column = keys.column_for(match_type)
+        if id(column) not in by_column:
+            by_column[id(column)] = column.keys[column.used(unresolved)].tolist()
+        if by_column[id(column)]:
+            aliases[match_type] = by_column[id(column)]
+    return aliases
+
+
+def ids_by_type(matches: Iterable[MatchResult]) -> dict[str, dict[str, str]]:
+    """``{match_type: {alias: canonical_id}}`` of ``matches`` (the first one per key)."""
     by_type: dict[str, dict[str, str]] = {}
     for match in matches:
-        company_id = clean_company_id(match.canonical_id)
-        if company_id is not None and match.match_type in CACHE_MATCH_TYPES:
-            by_type.setdefault(match.match_type, {}).setdefault(match.alias_name, company_id)
+        by_type.setdefault(match.match_type, {}).setdefault(match.alias_name, match.canonical_id)
+    return by_type
+
+
+def cache_tier(keys: FrameKeys, unresolved: Mask, matches: Iterable[MatchResult]) -> list[Hits]:
+    """Tier 2: per open row, the valid cached id of the highest-priority match type."""
+    return cache_tier_ids(keys, unresolved, ids_by_type(matches))
+
+
+def cache_tier_ids(
+    keys: FrameKeys, unresolved: Mask, stored: Mapping[str, Mapping[str, str]]
+) -> list[Hits]:
+    """Tier 2 from ``{match_type: {alias: stored id}}``: per open row, the valid id of the
+    highest-priority match type."""
     hits: list[Hits] = []
     remaining = unresolved.copy()
     for match_type in CACHE_MATCH_TYPES:
-        mapping = by_type.get(match_type)
+        mapping = {
+            alias: company_id
+            for alias, raw_id in (stored.get(match_type) or {}).items()
+            if (company_id := clean_company_id(raw_id)) is not None
+        }
         if not mapping or not remaining.any():
             continue
         column = keys.column_for(match_type)
