@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from structlog.testing import capture_logs
 
-from work_data_hub.errors import EqcAuthError, EqcTransientError
+from work_data_hub.errors import EqcAuthError, EqcTransientError, StorageError
 from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.enrichment import worker as worker_module
 from work_data_hub.infrastructure.enrichment.retry_policy import RetryConfig
@@ -342,3 +342,52 @@ def test_sigterm_finishes_in_flight_releases_the_rest_and_returns(db_engine: sa.
     assert statuses == ["done", "pending", "pending", "pending"]
     assert (stats.released, stats.stop_reason) == (3, "stopped")
     assert signal.getsignal(signal.SIGTERM) is previous
+
+
+def test_a_slow_lookup_does_not_hold_back_the_next_batch(db_engine: sa.Engine) -> None:
+    names = [f"公司{i}" for i in range(6)]
+    enqueue(db_engine, names)
+    later_batch_seen = threading.Event()
+    waited: list[bool] = []
+
+    def before(name: str) -> None:
+        if name == "公司4":  # claimed in the third batch of two
+            later_batch_seen.set()
+        elif name == "公司0":  # a batch-synchronous worker only gets past this by timing out
+            waited.append(later_batch_seen.wait(timeout=10))
+
+    finder = FakeFinder(default=info("C"))
+    finder.before = before
+    stats = process_enrichment_queue(db_engine, finder, batch_size=2, concurrency=2, cache=None)
+    assert waited == [True]
+    assert (stats.resolved, stats.batches) == (6, 3)
+
+
+def test_max_requests_is_exact_under_concurrency(db_engine: sa.Engine) -> None:
+    enqueue(db_engine, [f"公司{i:02d}" for i in range(30)])
+    finder = FakeFinder(default=info("C"))
+    stats = process_enrichment_queue(
+        db_engine, finder, batch_size=3, concurrency=4, max_requests=10, cache=None
+    )
+    statuses = [r.status for r in rows(db_engine).values()]
+    assert (stats.claimed, stats.resolved, len(finder.calls)) == (10, 10, 10)
+    assert (statuses.count("done"), statuses.count("pending")) == (10, 20)
+    assert stats.stop_reason == "max_requests"
+
+
+def test_a_failed_outcome_write_releases_the_claims_and_raises(db_engine: sa.Engine) -> None:
+    names = [f"公司{i:02d}" for i in range(20)]
+    enqueue(db_engine, names)
+
+    def cache(_conn: sa.Connection, name: str, _company: CompanyInfo) -> None:
+        if name == "公司03":
+            raise StorageError("mapping write failed", error_type="OperationalError")
+
+    with pytest.raises(StorageError):
+        process_enrichment_queue(
+            db_engine, FakeFinder(default=info("C")), batch_size=5, concurrency=2, cache=cache
+        )
+    result = rows(db_engine)
+    assert "processing" not in {r.status for r in result.values()}
+    assert result["公司03"].status == "pending"
+    assert all(r.attempts == 0 for r in result.values() if r.status == "pending")
