@@ -3,7 +3,7 @@
 Scenarios:
   * drain at 0 ms server latency (hits and misses, caching on);
   * drain at 200 ms latency with 32 concurrent lookups: not-found names, one HTTP call each,
-    so the bound is 32 / 0.2 s = 160 requests/s;
+    so the bound is 32 / 0.2 s = 160 requests/s; three runs, the median is reported;
   * three workers sharing the database rate limit: the largest number of calls the server
     saw in any window, against the limit.
 
@@ -11,7 +11,9 @@ The two throughput scenarios talk to the EQC server in a child process (the
 ``wdh-enrich eqc-server`` entry point, ``run_server``), so the figures measure the worker:
 an in-process server would share the interpreter lock with it and bill its own request
 handling to the worker. The rate-limit scenario reads the server's call log, so it runs
-the server in process; it measures the limit, not speed.
+the server in process; it measures the limit, not speed. Each drain also reports the
+worker's CPU time per request (the process's, so lookups, outcome writes and caching):
+on a shared machine it is the steadier figure when the load average moves the rates.
 
 Run: .venv/bin/python benchmarks/bench_worker.py  (WDH_TEST_DATABASE_URL or the default URL)
 """
