@@ -301,8 +301,9 @@ def test_missing_base_url_is_rejected() -> None:
         {"max_attempts": 0},
         {"backoff_base_s": -0.1},
         {"jitter": 1.5},
+        {"max_connections": 0},
     ],
-    ids=["read-timeout", "deadline", "attempts", "backoff", "jitter"],
+    ids=["read-timeout", "deadline", "attempts", "backoff", "jitter", "connections"],
 )
 def test_config_rejects_nonsense(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError):

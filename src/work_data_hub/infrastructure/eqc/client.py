@@ -41,6 +41,7 @@ __all__ = [
     "DEFAULT_DEADLINE_S",
     "DEFAULT_JITTER",
     "DEFAULT_MAX_ATTEMPTS",
+    "DEFAULT_MAX_CONNECTIONS",
     "DEFAULT_READ_TIMEOUT_S",
     "DETAIL_PATH",
     "LABELS_PATH",
@@ -70,6 +71,9 @@ DEFAULT_BACKOFF_BASE_S = 0.5
 DEFAULT_BACKOFF_CAP_S = 8.0
 #: Share of each backoff delay that is random (0 = none, 1 = "full jitter").
 DEFAULT_JITTER = 0.5
+#: Connections kept open to the registry; above a worker's usual concurrency so that
+#: concurrent lookups reuse connections instead of opening one per request.
+DEFAULT_MAX_CONNECTIONS = 64
 
 _TOKEN_HEADER = "token"  # noqa: S105 - a header name, not a secret
 _TOKEN_EXPIRED = "TokenExpired"  # noqa: S105 - an error code, not a secret
@@ -86,6 +90,7 @@ class EqcClientConfig:
     backoff_base_s: float = DEFAULT_BACKOFF_BASE_S
     backoff_cap_s: float = DEFAULT_BACKOFF_CAP_S
     jitter: float = DEFAULT_JITTER
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
     def __post_init__(self) -> None:
         for name in ("connect_timeout_s", "read_timeout_s", "deadline_s"):
@@ -97,6 +102,8 @@ class EqcClientConfig:
             raise ValueError("backoff delays must not be negative")
         if not 0.0 <= self.jitter <= 1.0:
             raise ValueError("jitter must be between 0 and 1")
+        if self.max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
 
 
 def backoff_delay(attempt: int, config: EqcClientConfig, random_value: float) -> float:
@@ -188,6 +195,10 @@ class EqcClient:
             transport=transport,
             follow_redirects=False,
             headers={"Accept": "application/json"},
+            limits=httpx.Limits(
+                max_connections=self.config.max_connections,
+                max_keepalive_connections=self.config.max_connections,
+            ),
         )
 
     def __repr__(self) -> str:
