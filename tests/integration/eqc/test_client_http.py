@@ -142,6 +142,14 @@ def test_retry_then_success(eqc: EqcServerHandle) -> None:
     assert len(sleep.sleeps) == 2
 
 
+def test_client_counts_the_requests_it_sent_again(eqc: EqcServerHandle) -> None:
+    company = REGISTRY.companies[23]
+    eqc.faults.add_rule(company.full_name, status=503, times=2)
+    with _client(eqc, sleep=RecordingSleep()) as client:
+        client.search(company.full_name)
+        assert client.retries == 2
+
+
 def test_retry_exhaustion_raises_transient_with_the_last_status(eqc: EqcServerHandle) -> None:
     eqc.faults.set(error_rate=1.0, error_status=502)
     with _client(eqc) as client, pytest.raises(EqcTransientError) as caught:

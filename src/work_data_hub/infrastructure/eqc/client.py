@@ -21,6 +21,7 @@ import email.utils
 import logging
 import math
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -190,6 +191,8 @@ class EqcClient:
         self._clock = clock
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()  # noqa: S311 - jitter only
+        self._retries = 0
+        self._retries_lock = threading.Lock()
         self._http = httpx.Client(
             base_url=self._base_url,
             transport=transport,
@@ -203,6 +206,12 @@ class EqcClient:
 
     def __repr__(self) -> str:
         return f"EqcClient(base_url={mask_url_password(self._base_url)!r})"
+
+    @property
+    def retries(self) -> int:
+        """Requests sent again after a retryable failure, over this client's life."""
+        with self._retries_lock:
+            return self._retries
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -291,6 +300,8 @@ class EqcClient:
                 error_type=last.error_type,
                 delay_ms=round(delay * 1000, 1),
             )
+            with self._retries_lock:
+                self._retries += 1
             self._sleep(delay)
         status_code = last.status_code if last is not None else None
         error_type = last.error_type if last is not None else "DeadlineExceeded"
