@@ -17,15 +17,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import psutil
-import sqlalchemy as sa
 
+from _scratch import scratch_database
 from work_data_hub import sample_data
-from work_data_hub.infrastructure.db import migrate
-from work_data_hub.infrastructure.db.engine import create_engine
 from work_data_hub.io import frames
 
 PG_URL = os.environ.get(
@@ -60,54 +57,40 @@ def main() -> None:
     parser.add_argument("--chunk-rows", type=int, default=frames.DEFAULT_CHUNK_ROWS)
     args = parser.parse_args()
 
-    server = sa.make_url(PG_URL).set(drivername="postgresql+psycopg")
-    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    name = f"wdh_bench_cli_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = server.set(database=name).render_as_string(hide_password=False)
-    try:
-        engine = create_engine(url)
-        migrate.upgrade(engine)
-        engine.dispose()
-        with tempfile.TemporaryDirectory() as tmp:
-            source = Path(tmp) / "annuity.csv"
-            started = time.perf_counter()
-            sample_data.write_sample_file(source, sample_data.SampleConfig(rows=args.rows))
-            generate_s = time.perf_counter() - started
-            size_mb = source.stat().st_size / 1024**2
-            output = Path(tmp) / "resolved.csv"
-            env = {k: v for k, v in os.environ.items() if not k.startswith("WDH_")}
-            env.update(
-                DATABASE_URL=url,
-                WDH_ALIAS_SALT="benchmark-salt",
-                WDH_LOG_LEVEL="WARNING",
-                WDH_MAPPINGS_DIR=str(Path(tmp) / "mappings"),
-            )
-            command = [
-                *_command(),
-                "resolve",
-                str(source),
-                "-o",
-                str(output),
-                "--chunk-rows",
-                str(args.chunk_rows),
-                "--json",
-            ]
-            started = time.perf_counter()
-            process = subprocess.Popen(
-                command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-            )
-            peak = _peak_rss(process)
-            stdout, _ = process.communicate()
-            elapsed_s = time.perf_counter() - started
-            if process.returncode != 0:
-                raise SystemExit(f"resolve failed with exit code {process.returncode}")
-            report = json.loads(stdout)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with scratch_database(PG_URL, "cli") as url, tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "annuity.csv"
+        started = time.perf_counter()
+        sample_data.write_sample_file(source, sample_data.SampleConfig(rows=args.rows))
+        generate_s = time.perf_counter() - started
+        size_mb = source.stat().st_size / 1024**2
+        output = Path(tmp) / "resolved.csv"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WDH_")}
+        env.update(
+            DATABASE_URL=url,
+            WDH_ALIAS_SALT="benchmark-salt",
+            WDH_LOG_LEVEL="WARNING",
+            WDH_MAPPINGS_DIR=str(Path(tmp) / "mappings"),
+        )
+        command = [
+            *_command(),
+            "resolve",
+            str(source),
+            "-o",
+            str(output),
+            "--chunk-rows",
+            str(args.chunk_rows),
+            "--json",
+        ]
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
+        peak = _peak_rss(process)
+        stdout, _ = process.communicate()
+        elapsed_s = time.perf_counter() - started
+        if process.returncode != 0:
+            raise SystemExit(f"resolve failed with exit code {process.returncode}")
+        report = json.loads(stdout)
 
     result = {
         "rows": args.rows,

@@ -23,18 +23,16 @@ import statistics
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from _scratch import scratch_database
 from work_data_hub.eqc_server.registry import build_registry
 from work_data_hub.eqc_server.testing import EqcServerHandle, running_eqc_server
-from work_data_hub.infrastructure.db import migrate
 from work_data_hub.infrastructure.db.engine import create_engine
 from work_data_hub.infrastructure.enrichment.eqc_provider import EqcProvider
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
@@ -106,26 +104,10 @@ def run_client(
     return _summary(label, durations, elapsed, threads)
 
 
-@contextmanager
-def _scratch_database(url: str) -> Iterator[str]:
-    server = sa.make_url(url).set(drivername="postgresql+psycopg")
-    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    name = f"wdh_bench_eqc_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
 def run_provider(eqc: EqcServerHandle, names: Sequence[str], url: str) -> dict[str, Any]:
-    with _scratch_database(url) as scratch:
+    with scratch_database(url, "eqc") as scratch:
         engine = create_engine(scratch)
         try:
-            migrate.upgrade(engine)
             durations: list[float] = []
             with _client(eqc) as client, engine.begin() as conn:
                 provider = EqcProvider(

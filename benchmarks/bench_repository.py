@@ -27,11 +27,9 @@ import random
 import resource
 import statistics
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +37,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from work_data_hub.infrastructure.db import migrate, tables
+from _scratch import scratch_database
+from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.db.engine import create_engine
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
 from work_data_hub.infrastructure.enrichment.types import MappingRecord
@@ -73,26 +72,6 @@ def _requests(rng: random.Random, count: int) -> list[dict[str, str]]:
             }
         )
     return out
-
-
-@contextmanager
-def _scratch_database(url: str) -> Iterator[str]:
-    parsed = sa.make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{folder}/bench.sqlite3"
-        return
-    server = parsed.set(drivername="postgresql+psycopg")
-    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    name = f"wdh_bench_repo_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def _timed(engine: sa.Engine, call: Callable[[sa.Connection], Any]) -> tuple[float, float]:
@@ -211,10 +190,9 @@ def _seed_cache(engine: sa.Engine, rng: random.Random) -> list[tuple[str, str]]:
 def run(url: str) -> dict[str, Any]:
     rng = random.Random(20240601)
     results: dict[str, Any] = {}
-    with _scratch_database(url) as scratch:
+    with scratch_database(url, "repo") as scratch:
         engine = create_engine(scratch)
         try:
-            migrate.upgrade(engine)
             stored = _seed_cache(engine, rng)
 
             for size, repeats in REPEATS.items():

@@ -31,7 +31,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,7 @@ import pandas as pd
 import psutil
 import sqlalchemy as sa
 
-from work_data_hub.infrastructure.db import migrate
+from _scratch import scratch_database
 from work_data_hub.infrastructure.db.engine import create_engine
 from work_data_hub.infrastructure.enrichment.company_id_resolver import CompanyIdResolver
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
@@ -221,21 +220,6 @@ def measure(url: str, rows: int, repeats: int) -> dict[str, Any]:
     }
 
 
-def _scratch(server_url: str) -> tuple[str, sa.Engine, str]:
-    server = sa.make_url(server_url).set(drivername="postgresql+psycopg")
-    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    name = f"wdh_bench_resolver_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = server.set(database=name).render_as_string(hide_password=False)
-    engine = create_engine(url)
-    try:
-        migrate.upgrade(engine)
-    finally:
-        engine.dispose()
-    return url, admin, name
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
@@ -248,9 +232,8 @@ def main() -> None:
         return
 
     server_url = os.environ.get("WDH_TEST_DATABASE_URL", DEFAULT_URL)
-    url, admin, name = _scratch(server_url)
     results: list[dict[str, Any]] = []
-    try:
+    with scratch_database(server_url, "resolver") as url:
         for size in args.sizes:
             child = subprocess.run(
                 [sys.executable, __file__, "--child", str(size), "--url", url],
@@ -272,10 +255,6 @@ def main() -> None:
                 f"  growth {figures['peak_growth_mb']:>6.1f} MB"
                 f" = {figures['growth_over_frame']:.2f}x frame ({figures['frame_mb']} MB)"
             )
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     report = {
         "benchmark": "resolver",

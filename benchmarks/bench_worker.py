@@ -29,7 +29,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,9 +37,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from _scratch import scratch_database
 from work_data_hub.eqc_server.registry import build_registry
 from work_data_hub.eqc_server.testing import running_eqc_server
-from work_data_hub.infrastructure.db import migrate, tables
+from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.db.engine import create_engine
 from work_data_hub.infrastructure.enrichment.worker import process_enrichment_queue
 from work_data_hub.infrastructure.eqc.client import EqcClient, EqcClientConfig
@@ -84,26 +84,6 @@ def server_process(latency_ms: float) -> Iterator[Server]:
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
-
-
-def scratch_database() -> tuple[sa.Engine, str]:
-    server = sa.make_url(PG_URL).set(drivername="postgresql+psycopg")
-    name = f"wdh_bench_worker_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    engine = create_engine(server.set(database=name))
-    migrate.upgrade(engine)
-    return engine, name
-
-
-def drop_database(name: str) -> None:
-    server = sa.make_url(PG_URL).set(drivername="postgresql+psycopg")
-    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
 
 
 def reset_queue(engine: sa.Engine, names: list[str]) -> None:
@@ -188,43 +168,45 @@ def shared_limit(engine: sa.Engine, eqc: Any, limit: int, window_s: float) -> di
 
 
 def main() -> None:
-    engine, name = scratch_database()
     results: dict[str, Any] = {}
-    try:
-        registry = build_registry()  # the child's registry: same default size and seed
-        hits = [c.full_name for c in registry.companies[:1500]]
-        misses = [f"未登记基准对象甲{i}号" for i in range(500)]
-        with server_process(latency_ms=0) as eqc:
-            res = drain(engine, eqc, hits + misses, batch_size=200, concurrency=8)
-        res.update(concurrency=8, load_average_1m=round(os.getloadavg()[0], 2))
-        results["latency_0ms"] = res
-        print(f"0 ms latency, concurrency 8: {res}")
+    with scratch_database(PG_URL, "worker") as url:
+        engine = create_engine(url)
+        try:
+            registry = build_registry()  # the child's registry: same default size and seed
+            hits = [c.full_name for c in registry.companies[:1500]]
+            misses = [f"未登记基准对象甲{i}号" for i in range(500)]
+            with server_process(latency_ms=0) as eqc:
+                res = drain(engine, eqc, hits + misses, batch_size=200, concurrency=8)
+            res.update(concurrency=8, load_average_1m=round(os.getloadavg()[0], 2))
+            results["latency_0ms"] = res
+            print(f"0 ms latency, concurrency 8: {res}")
 
-        # A shared machine's load moves single runs by ±15%: three runs, the median counts.
-        runs = []
-        with server_process(latency_ms=200) as eqc:
-            for run in range(3):
-                slow = [f"未登记基准对象乙{run}-{i}号" for i in range(1600)]
-                res = drain(engine, eqc, slow, batch_size=200, concurrency=32, cache=None)
-                res["load_average_1m"] = round(os.getloadavg()[0], 2)
-                runs.append(res)
-                print(f"200 ms latency, concurrency 32, run {run + 1}: {res}")
-        median = sorted(runs, key=lambda r: r["requests_per_s"])[1]
-        results["latency_200ms"] = {
-            **median,
-            "concurrency": 32,
-            "bound_per_s": 160.0,
-            "share_of_bound": round(median["requests_per_s"] / 160, 3),
-            "runs_requests_per_s": [r["requests_per_s"] for r in runs],
-        }
-        print(f"200 ms latency, concurrency 32, median: {results['latency_200ms']}")
+            # A shared machine's load moves single runs by ±15%: three runs, the median counts.
+            runs = []
+            with server_process(latency_ms=200) as eqc:
+                for run in range(3):
+                    slow = [f"未登记基准对象乙{run}-{i}号" for i in range(1600)]
+                    res = drain(engine, eqc, slow, batch_size=200, concurrency=32, cache=None)
+                    res["load_average_1m"] = round(os.getloadavg()[0], 2)
+                    runs.append(res)
+                    print(f"200 ms latency, concurrency 32, run {run + 1}: {res}")
+            median = sorted(runs, key=lambda r: r["requests_per_s"])[1]
+            results["latency_200ms"] = {
+                **median,
+                "concurrency": 32,
+                "bound_per_s": 160.0,
+                "share_of_bound": round(median["requests_per_s"] / 160, 3),
+                "runs_requests_per_s": [r["requests_per_s"] for r in runs],
+            }
+            print(f"200 ms latency, concurrency 32, median: {results['latency_200ms']}")
 
-        with running_eqc_server() as in_process:
-            results["shared_rate_limit"] = shared_limit(engine, in_process, limit=20, window_s=1.0)
-        print(f"shared rate limit: {results['shared_rate_limit']}")
-    finally:
-        engine.dispose()
-        drop_database(name)
+            with running_eqc_server() as in_process:
+                results["shared_rate_limit"] = shared_limit(
+                    engine, in_process, limit=20, window_s=1.0
+                )
+            print(f"shared rate limit: {results['shared_rate_limit']}")
+        finally:
+            engine.dispose()
     results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     results["load_average_1m"] = round(os.getloadavg()[0], 2)
     print(f"peak RSS {results['peak_rss_mb']} MB, load average {results['load_average_1m']}")
