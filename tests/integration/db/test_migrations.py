@@ -120,3 +120,73 @@ def test_timestamps_round_trip_as_aware_utc(db_conn: sa.Connection) -> None:
     assert row.next_retry_at == moment
     assert row.next_retry_at.tzinfo is not None
     assert row.created_at.tzinfo is not None
+
+
+def _index_names(engine: sa.Engine, table: str) -> set[str]:
+    schema = "enterprise" if is_postgresql(engine) else None
+    indexes = sa.inspect(engine).get_indexes(table, schema=schema)
+    # A unique constraint's own index is the constraint's, not a declared index.
+    return {ix["name"] for ix in indexes if not ix.get("duplicates_constraint")}
+
+
+def test_migrated_indexes_match_table_definitions(db_engine: sa.Engine) -> None:
+    for table in tables.metadata.sorted_tables:
+        declared = {ix.name for ix in table.indexes}
+        assert _index_names(db_engine, table.name) == declared, table.name
+
+
+def test_key_columns_compare_bytewise_on_postgresql(db_engine: sa.Engine) -> None:
+    if not is_postgresql(db_engine):
+        pytest.skip("SQLite compares text byte by byte by default")
+    with db_engine.connect() as conn:
+        collations = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT table_name || '.' || column_name, collation_name"
+                    " FROM information_schema.columns WHERE table_schema = 'enterprise'"
+                    " AND column_name IN ('alias_name', 'normalized_name')"
+                )
+            ).all()
+        )
+    assert collations == {
+        "company_mapping.alias_name": "C",
+        "enrichment_requests.normalized_name": "C",
+    }
+
+
+def test_downgrade_to_0002_restores_the_old_indexes(db_engine: sa.Engine) -> None:
+    migrate.downgrade(db_engine, "0002_rate_limit")
+    assert "ix_enrichment_requests_temp_id" in _index_names(db_engine, "enrichment_requests")
+    assert "ix_company_mapping_canonical_id" in _index_names(db_engine, "company_mapping")
+    migrate.upgrade(db_engine)
+    assert migrate.current_revision(db_engine) == migrate.head_revision()
+    assert "ix_enrichment_requests_temp_id" not in _index_names(db_engine, "enrichment_requests")
+
+
+def test_remap_lookup_can_use_the_partial_temp_id_index_in_a_generic_plan(
+    db_conn: sa.Connection,
+) -> None:
+    """The statement carries the index predicate as literal SQL, so even a prepared
+    statement's generic plan (PostgreSQL) can prove the partial index applies."""
+    from work_data_hub.infrastructure.enrichment.queue_repository import (
+        _resolved_temp_ids_stmt,
+    )
+
+    if db_conn.dialect.name != "postgresql":
+        pytest.skip("SQLite plans every statement with its values")
+    temp_id = "INAAAAAAAAAAAAAAAA"
+    bound = _resolved_temp_ids_stmt([temp_id]).compile(dialect=db_conn.dialect).params
+    assert list(bound.values()) == [[temp_id]]  # the status test is literal SQL, not bound
+    sql = str(
+        _resolved_temp_ids_stmt([temp_id]).compile(
+            dialect=db_conn.dialect, compile_kwargs={"literal_binds": True}
+        )
+    ).replace(f"'{temp_id}'", "$1")
+    db_conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    db_conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+    db_conn.exec_driver_sql(f"PREPARE resolved_lookup(text) AS {sql}")
+    plan = "\n".join(
+        db_conn.exec_driver_sql(f"EXPLAIN EXECUTE resolved_lookup('{temp_id}')").scalars()
+    )
+    db_conn.exec_driver_sql("DEALLOCATE resolved_lookup")
+    assert "ix_enrichment_requests_resolved_temp_id" in plan

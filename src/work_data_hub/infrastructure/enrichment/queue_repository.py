@@ -257,8 +257,9 @@ def _resolved_temp_ids_stmt(temp_ids: Sequence[str]) -> sa.Select[Any]:
         sa.select(_R.c.temp_id, _R.c.resolved_company_id)
         .where(
             _R.c.temp_id.in_(list(temp_ids)),
-            _R.c.status == _DONE,
-            _R.c.resolved_company_id.is_not(None),
+            # The partial index's own predicate, as literal SQL: with bound values a
+            # prepared (generic) plan could not prove the index applies.
+            sa.text(tables.RESOLVED_REQUEST_PREDICATE),
         )
         .order_by(_R.c.id)
     )
