@@ -39,7 +39,8 @@ def _schema() -> str | None:
 
 
 def _indexes(table: str, schema: str | None) -> set[str]:
-    return {ix["name"] for ix in sa.inspect(op.get_bind()).get_indexes(table, schema=schema)}
+    indexes = sa.inspect(op.get_bind()).get_indexes(table, schema=schema)
+    return {str(ix["name"]) for ix in indexes}
 
 
 def _set_key_collation(collation: str) -> None:
