@@ -89,32 +89,34 @@ class CompanyMappingRepository:
         Keys are de-duplicated first; each key yields at most one result (the pair is
         unique). The order of results is unspecified: the caller picks by priority.
         """
-        distinct = list(dict.fromkeys((str(alias), str(kind)) for alias, kind in keys))
-        # A key the database cannot hold (NUL, lone surrogate) matches nothing stored, and
-        # binding it would fail the lookup of every other key.
-        if not _all_storable(alias for alias, _ in distinct):
-            distinct = [key for key in distinct if _storable(key[0]) == key[0]]
-        if not distinct:
+        wanted = set(keys)
+        aliases = dict.fromkeys(alias for alias, _ in wanted)
+        if not _all_storable(aliases):
+            # A number read from a sheet is looked up as its text. A key the database
+            # cannot hold (NUL, lone surrogate) matches nothing stored, and binding it
+            # would fail the lookup of every other key.
+            wanted = {(str(alias), str(kind)) for alias, kind in wanted}
+            aliases = {alias: None for alias, _ in wanted if _storable(alias) == alias}
+        if not aliases:
             return []
         started = time.perf_counter()
-        wanted = set(distinct)
-        rows = self._lookup_rows("lookup_batch", dict.fromkeys(alias for alias, _ in distinct))
+        rows = self._lookup_rows("lookup_batch", aliases)
         # Unpacking tuples is twice as fast as attribute access on rows (10,000 keys).
         found = [
             MatchResult(
                 alias_name=alias,
                 canonical_id=canonical_id,
                 match_type=match_type,
-                priority=int(priority),
+                priority=priority,
                 source=source,
-                confidence=float(confidence),
+                confidence=confidence,
             )
             for alias, canonical_id, match_type, priority, source, confidence in rows
             if (alias, match_type) in wanted
         ]
         _log().debug(
             "mapping_repository.lookup_done",
-            keys=len(distinct),
+            keys=len(wanted),
             hits=len(found),
             elapsed_ms=_ms_since(started),
         )
@@ -128,10 +130,25 @@ class CompanyMappingRepository:
         under four types): each distinct alias travels once. Types with nothing found are
         absent; aliases the database cannot store match nothing.
         """
-        wanted = {str(kind): set(map(str, aliases)) for kind, aliases in aliases_by_type.items()}
-        distinct = dict.fromkeys(alias for aliases in wanted.values() for alias in aliases)
+        # Types sharing one key column usually share one alias list: each list is read once.
+        sets: dict[int, set[str]] = {}
+        wanted: dict[str, set[str]] = {}
+        for kind, aliases in aliases_by_type.items():
+            if id(aliases) not in sets:
+                sets[id(aliases)] = set(aliases)
+            wanted[str(kind)] = sets[id(aliases)]
+        distinct: dict[str, None] = {}
+        for texts in sets.values():
+            distinct.update(dict.fromkeys(texts))
         if not _all_storable(distinct):
-            distinct = {alias: None for alias in distinct if _storable(alias) == alias}
+            # As in lookup_batch: numbers as their text, unstorable aliases match nothing.
+            wanted = {kind: set(map(str, texts)) for kind, texts in wanted.items()}
+            distinct = {
+                alias: None
+                for texts in wanted.values()
+                for alias in texts
+                if _storable(alias) == alias
+            }
         if not distinct:
             return {}
         started = time.perf_counter()
@@ -350,7 +367,8 @@ class CompanyMappingRepository:
         params = _bound_rows_params(self._dialect, _MAPPING_COLUMNS, rows)
         params["now"] = clock.utcnow()
         result = self._conn.execute(_insert_batch_with_conflict_check_stmt(self._dialect), params)
-        return {(row.alias_name, row.match_type) for row in result}
+        # One fetch of every row: iterating the result would fetch row by row.
+        return {(alias, kind) for alias, kind in result.all()}
 
     def _existing_ids(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
         wanted = set(keys)
@@ -605,9 +623,12 @@ def _check_request(index: int, request: object) -> tuple[str, str, str]:
 
 
 def _all_storable(texts: Iterable[str]) -> bool:
-    """Whether every text is storable as it is: one scan of the whole batch, so the
+    """Whether every value is text storable as it is: one scan of the whole batch, so the
     per-text repair of :func:`_storable` runs only for a batch that needs it."""
-    joined = "\n".join(texts)
+    try:
+        joined = "\n".join(texts)
+    except TypeError:  # not all text
+        return False
     if "\x00" in joined:
         return False
     try:

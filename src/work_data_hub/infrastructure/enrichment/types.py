@@ -123,9 +123,13 @@ class MappingRecord:
     confidence: float = 1.0
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class MatchResult:
-    """A mapping found in the DB cache."""
+    """A mapping found in the DB cache.
+
+    Not frozen: a lookup builds one per mapping found, thousands at a time, and a frozen
+    dataclass's ``__init__`` costs more than twice as much.
+    """
 
     alias_name: str
     canonical_id: str
