@@ -480,14 +480,24 @@ def cache_lookup_keys(keys: FrameKeys, unresolved: Mask) -> list[tuple[str, str]
 def cache_lookup_aliases(keys: FrameKeys, unresolved: Mask) -> dict[str, list[str]]:
     """Every distinct alias of the rows still open, per match type (the same list for
     types sharing a key column), for one ``lookup_ids`` query."""
-    by_column: dict[int, list[str]] = {}
+    # Columns over one key space asking for the same keys (an account name that repeats
+    # the customer name) share one list, which the repository then reads once.
+    lists: list[tuple[Objects, Codes, list[str]]] = []
     aliases: dict[str, list[str]] = {}
     for match_type in CACHE_MATCH_TYPES:
         column = keys.column_for(match_type)
-        if id(column) not in by_column:
-            by_column[id(column)] = column.keys[column.used(unresolved)].tolist()
-        if by_column[id(column)]:
-            aliases[match_type] = by_column[id(column)]
+        used = column.used(unresolved)
+        same = (
+            listed
+            for listed_keys, listed_used, listed in lists
+            if listed_keys is column.keys and np.array_equal(listed_used, used)
+        )
+        names = next(same, None)
+        if names is None:
+            names = column.keys[used].tolist()
+            lists.append((column.keys, used, names))
+        if names:
+            aliases[match_type] = names
     return aliases
 
 

@@ -112,9 +112,12 @@ class InsertBatchResult:
         return {"inserted": self.inserted, "skipped": self.skipped, "conflicts": self.conflicts}
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class MappingRecord:
-    """A mapping to write: ``alias_name`` is a code, a normalized name or ``plan|name``."""
+    """A mapping to write: ``alias_name`` is a code, a normalized name or ``plan|name``.
+
+    Not frozen, like :class:`MatchResult`: the backflow builds thousands per run.
+    """
 
     alias_name: str
     canonical_id: str
