@@ -227,7 +227,7 @@ def main() -> None:
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        repeats = 7 if args.child <= 10_000 else 3
+        repeats = 7 if args.child <= 10_000 else 5
         print(json.dumps(measure(args.url, args.child, repeats)))
         return
 

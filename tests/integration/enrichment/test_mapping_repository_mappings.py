@@ -124,6 +124,17 @@ def test_insert_batch_never_overwrites_an_alias_mapped_to_another_id(
     assert _stored(db_conn)[("甲", "name")] == "600000001"
 
 
+def test_insert_batch_skips_an_id_longer_than_the_column_and_writes_the_rest(
+    db_conn: sa.Connection, repository: CompanyMappingRepository
+) -> None:
+    result = repository.insert_batch_with_conflict_check(
+        [_record("甲", "X" * 65), _record("乙", "C" * 64)]
+    )
+
+    assert result == InsertBatchResult(inserted=1, skipped=1, conflicts=0)
+    assert _stored(db_conn) == {("乙", "name"): "C" * 64}
+
+
 def test_insert_batch_runs_one_insert_and_one_read_back(
     repository: CompanyMappingRepository, db_conn: sa.Connection
 ) -> None:

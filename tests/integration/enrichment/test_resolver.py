@@ -381,14 +381,35 @@ def test_database_stopped_between_tiers_keeps_cache_hits(
 @pytest.mark.postgresql
 @pytest.mark.parametrize("dialect", ["postgresql"], indirect=True)
 def test_failed_backflow_does_not_poison_the_callers_transaction(db_engine: sa.Engine) -> None:
-    # canonical_id is VARCHAR(64): PostgreSQL rejects the backflow insert of a longer id.
-    long_id = "X" * 80
-    df = pd.DataFrame({"客户名称": ["甲", "乙"], "公司代码": [long_id, None]})
+    # A trigger makes PostgreSQL itself refuse every new mapping.
+    with db_engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE FUNCTION enterprise.refuse() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN RAISE EXCEPTION 'mappings are read-only'; END $$"
+        )
+        conn.exec_driver_sql(
+            "CREATE TRIGGER refuse BEFORE INSERT ON enterprise.company_mapping"
+            " FOR EACH ROW EXECUTE FUNCTION enterprise.refuse()"
+        )
+    df = pd.DataFrame({"客户名称": ["甲", "乙"], "公司代码": ["C1", None]})
     with db_engine.begin() as conn:
         ids, stats = resolve(conn, df)
         assert stats.tier_errors == {"backflow": 1}
         assert stats.async_queued == 1  # the enqueue after the failure still ran
         conn.execute(sa.text("SELECT 1"))
-    assert ids == [long_id, temp("乙")]
+    assert ids == ["C1", temp("乙")]
     with db_engine.connect() as conn:
         assert open_requests(conn) == ["乙"]
+
+
+def test_an_existing_id_longer_than_the_column_is_used_but_not_learned(
+    db_conn: sa.Connection,
+) -> None:
+    long_id = "X" * 80  # canonical_id holds 64 characters
+    df = pd.DataFrame({"客户名称": ["甲", "乙"], "公司代码": [long_id, "C2"]})
+
+    ids, stats = resolve(db_conn, df)
+
+    assert ids == [long_id, "C2"]
+    assert stats.tier_errors == {}
+    assert stats.backflow_stats == {"inserted": 1, "skipped": 1, "conflicts": 0}

@@ -104,6 +104,41 @@ def test_account_name_shortcut_works_with_pandas_string_columns() -> None:
     assert keys.name.keys[keys.account_name.codes].tolist() == ["甲", "丙", "乙"]
 
 
+def _key_arrays(keys: tiers.FrameKeys) -> dict[str, tuple[list[int], list[object]]]:
+    columns = ("plan", "account", "name", "account_name", "existing")
+    return {c: (getattr(keys, c).codes.tolist(), getattr(keys, c).keys.tolist()) for c in columns}
+
+
+def test_large_frames_prepare_code_columns_in_a_second_thread_with_the_same_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    df = frame(
+        plan=["P1", 7, None, " P1 ", 7.0],
+        name=["甲公司", "乙公司", None, "甲公司 ", 3],
+        account_name=["甲公司", "丙", "丙", None, "乙公司"],
+        account=[1001, "1001", float("nan"), "A9", None],
+        existing=["C1", None, "N/A", "C2", "C1"],
+    )
+    monkeypatch.setattr(tiers, "PARALLEL_KEYS_MIN_ROWS", 10**9)
+    sequential = keys_of(df)
+    monkeypatch.setattr(tiers, "PARALLEL_KEYS_MIN_ROWS", 1)
+    parallel = keys_of(df)
+
+    assert _key_arrays(parallel) == _key_arrays(sequential)
+
+
+def test_an_error_in_the_code_column_thread_reaches_the_caller(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(series: object, n_rows: int) -> tiers.KeyColumn:
+        raise RuntimeError("code column failed")
+
+    monkeypatch.setattr(tiers, "PARALLEL_KEYS_MIN_ROWS", 1)
+    monkeypatch.setattr(tiers, "_code_column", broken)
+    with pytest.raises(RuntimeError, match="code column failed"):
+        keys_of(frame(name=["甲公司"], plan=["P1"]))
+
+
 def test_missing_optional_columns_give_empty_key_columns() -> None:
     keys = keys_of(frame(name=["甲公司"]))
     for column in (keys.plan, keys.account, keys.hardcode, keys.account_name, keys.existing):

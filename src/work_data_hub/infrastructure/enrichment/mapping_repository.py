@@ -53,6 +53,7 @@ _OPEN_REQUEST_INDEX = "uq_enrichment_requests_open_normalized_name"
 _MATCH_TYPES = frozenset(m.value for m in tables.MatchType)
 _SOURCES = frozenset(s.value for s in tables.MappingSource)
 _PRIORITY_OF_TYPE = {m.value: m.priority for m in tables.MatchType}
+_ID_LENGTH: int = tables.company_mapping.c.canonical_id.type.length  # type: ignore[attr-defined]
 
 _Columns = tuple[tuple[str, sa.types.TypeEngine[Any]], ...]
 _REQUEST_COLUMNS: _Columns = (
@@ -193,8 +194,9 @@ class CompanyMappingRepository:
         after the insert so it sees a row whose concurrent insert made ours yield.
 
         Raises ``ValueError`` for an unknown match type or source, an empty alias or id,
-        or a confidence outside [0, 1], before any SQL runs. A record whose alias or id
-        holds text the database cannot store (NUL, a lone surrogate) is ``skipped``.
+        or a confidence outside [0, 1], before any SQL runs. A record the database cannot
+        store — text holding NUL or a lone surrogate, an id longer than the column's 64
+        characters — is ``skipped`` (on SQLite too, which would store it).
         """
         by_key: dict[tuple[str, str], list[MappingRecord]] = {}
         for index, record in enumerate(mappings):
@@ -205,13 +207,14 @@ class CompanyMappingRepository:
 
         candidates: list[MappingRecord] = []
         skipped = conflicts = 0
-        clean = _all_storable(t for r in mappings for t in (r.alias_name, r.canonical_id))
+        clean = _all_storable(t for r in mappings for t in (r.alias_name, r.canonical_id)) and all(
+            len(r.canonical_id) <= _ID_LENGTH for r in mappings
+        )
         for (alias, _kind), records in by_key.items():
             if not clean and (
-                _storable(alias) != alias
-                or any(_storable(r.canonical_id) != r.canonical_id for r in records)
+                _storable(alias) != alias or not all(_storable_id(r.canonical_id) for r in records)
             ):
-                skipped += len(records)  # unstorable text must not fail the whole batch
+                skipped += len(records)  # one unstorable record must not fail the whole batch
             elif len({r.canonical_id for r in records}) > 1:
                 conflicts += len(records)
             else:
@@ -699,6 +702,10 @@ def _storable(text: str) -> str:
     except UnicodeEncodeError:
         return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
     return text
+
+
+def _storable_id(company_id: str) -> bool:
+    return len(company_id) <= _ID_LENGTH and _storable(company_id) == company_id
 
 
 def _check_mapping(index: int, record: MappingRecord) -> None:
