@@ -38,7 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from _scratch import scratch_database
-from work_data_hub.infrastructure.db import tables
+from work_data_hub.infrastructure.db import bound_batches, tables
 from work_data_hub.infrastructure.db.engine import create_engine
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
 from work_data_hub.infrastructure.enrichment.types import MappingRecord
@@ -140,17 +140,10 @@ def _server_side(
         lookup = _explain_ms(
             conn,
             repo._lookup_batch_stmt("postgresql"),
-            {
-                **repo._bound_array_params(
-                    "postgresql", "aliases", dict.fromkeys(a for a, _ in keys)
-                ),
-                **repo._bound_array_params(
-                    "postgresql", "match_types", sorted({t for _, t in keys})
-                ),
-            },
+            bound_batches.array_params("postgresql", "aliases", dict.fromkeys(a for a, _ in keys)),
         )
         rows = sorted((r["raw_name"], r["normalized_name"], r["temp_id"]) for r in requests)
-        params = repo._bound_rows_params("postgresql", repo._REQUEST_COLUMNS, rows)
+        params = bound_batches.rows_params("postgresql", repo._REQUEST_COLUMNS, rows)
         enqueue = _explain_ms(
             conn,
             repo._enqueue_for_enrichment_stmt("postgresql"),

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from work_data_hub.infrastructure.db import bound_batches
 from work_data_hub.infrastructure.enrichment import mapping_repository as repo
 
 DIALECTS = {"postgresql": postgresql.psycopg.dialect(), "sqlite": sqlite.dialect()}
@@ -101,7 +102,7 @@ def test_list_mappings_statement_orders_by_priority(dialect: str) -> None:
     ],
 )
 def test_array_literal_quotes_every_element(values: list[object], literal: str) -> None:
-    assert repo._array_literal(values) == literal
+    assert bound_batches.array_literal(values) == literal
 
 
 def test_repository_refuses_other_databases() -> None:

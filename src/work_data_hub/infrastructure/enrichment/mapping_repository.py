@@ -4,10 +4,8 @@
 commits: the caller's ``with engine.begin()`` is the transaction, and optional writes
 (backflow, caching) belong in the caller's ``begin_nested()``.
 
-Every batch method runs one statement whatever the batch size. The rows of a batch travel
-as a constant number of bound parameters — one array per column, expanded by ``unnest`` on
-PostgreSQL, one JSON document expanded by ``json_each`` on SQLite — so a statement never
-approaches a driver's parameter limit, is never split, and compiles once per dialect.
+Every batch method runs one statement whatever the batch size: the rows of a batch travel
+as a constant number of bound parameters (:mod:`~work_data_hub.infrastructure.db.bound_batches`).
 Statements are built by private functions named after their method, so tests can compile
 them per dialect.
 
@@ -20,10 +18,9 @@ from __future__ import annotations
 
 import functools
 import itertools
-import json
 import operator
 import time
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -32,6 +29,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from work_data_hub.errors import StorageError
 from work_data_hub.infrastructure.db import tables
+from work_data_hub.infrastructure.db.bound_batches import (
+    Columns,
+    all_storable,
+    array_params,
+    in_array,
+    rows_params,
+    rows_source,
+    storable,
+    text_array_params,
+)
 from work_data_hub.infrastructure.enrichment.types import (
     EnqueueResult,
     InsertBatchResult,
@@ -55,13 +62,12 @@ _SOURCES = frozenset(s.value for s in tables.MappingSource)
 _PRIORITY_OF_TYPE = {m.value: m.priority for m in tables.MatchType}
 _ID_LENGTH: int = tables.company_mapping.c.canonical_id.type.length  # type: ignore[attr-defined]
 
-_Columns = tuple[tuple[str, sa.types.TypeEngine[Any]], ...]
-_REQUEST_COLUMNS: _Columns = (
+_REQUEST_COLUMNS: Columns = (
     ("raw_name", sa.Text()),
     ("normalized_name", sa.Text()),
     ("temp_id", sa.Text()),
 )
-_MAPPING_COLUMNS: _Columns = (
+_MAPPING_COLUMNS: Columns = (
     ("alias_name", sa.Text()),
     ("canonical_id", sa.Text()),
     ("match_type", sa.Text()),
@@ -97,16 +103,16 @@ class CompanyMappingRepository:
         aliases = dict.fromkeys(alias for alias, _ in wanted)
         if not aliases:
             return []
-        params = _text_array_params(self._dialect, "aliases", aliases)
+        params = text_array_params(self._dialect, "aliases", aliases)
         if params is None:
             # A number read from a sheet is looked up as its text. A key the database
             # cannot hold (NUL, lone surrogate) matches nothing stored, and binding it
             # would fail the lookup of every other key.
             wanted = {(str(alias), str(kind)) for alias, kind in wanted}
-            aliases = {alias: None for alias, _ in wanted if _storable(alias) == alias}
+            aliases = {alias: None for alias, _ in wanted if storable(alias) == alias}
             if not aliases:
                 return []
-            params = _bound_array_params(self._dialect, "aliases", aliases)
+            params = array_params(self._dialect, "aliases", aliases)
         started = time.perf_counter()
         rows = self._lookup_rows("lookup_batch", params)
         # Unpacking tuples is twice as fast as attribute access on rows (10,000 keys).
@@ -148,16 +154,16 @@ class CompanyMappingRepository:
         distinct: set[str] = set().union(*sets.values())
         if not distinct:
             return {}
-        params = _text_array_params(self._dialect, "aliases", distinct)
+        params = text_array_params(self._dialect, "aliases", distinct)
         if params is None:
             # As in lookup_batch: numbers as their text, unstorable aliases match nothing.
             wanted = {kind: set(map(str, texts)) for kind, texts in wanted.items()}
             distinct = {
-                alias for texts in wanted.values() for alias in texts if _storable(alias) == alias
+                alias for texts in wanted.values() for alias in texts if storable(alias) == alias
             }
             if not distinct:
                 return {}
-            params = _bound_array_params(self._dialect, "aliases", distinct)
+            params = array_params(self._dialect, "aliases", distinct)
         started = time.perf_counter()
         found: dict[str, dict[str, str]] = {}
         empty: set[str] = set()
@@ -207,12 +213,12 @@ class CompanyMappingRepository:
 
         candidates: list[MappingRecord] = []
         skipped = conflicts = 0
-        clean = _all_storable(t for r in mappings for t in (r.alias_name, r.canonical_id)) and all(
+        clean = all_storable(t for r in mappings for t in (r.alias_name, r.canonical_id)) and all(
             len(r.canonical_id) <= _ID_LENGTH for r in mappings
         )
         for (alias, _kind), records in by_key.items():
             if not clean and (
-                _storable(alias) != alias or not all(_storable_id(r.canonical_id) for r in records)
+                storable(alias) != alias or not all(_storable_id(r.canonical_id) for r in records)
             ):
                 skipped += len(records)  # one unstorable record must not fail the whole batch
             elif len({r.canonical_id for r in records}) > 1:
@@ -327,12 +333,12 @@ class CompanyMappingRepository:
         if not requests:
             return EnqueueResult(queued_count=0, skipped_count=0)
         checked = _checked_requests(requests)
-        if not _all_storable(itertools.chain.from_iterable(checked)):
+        if not all_storable(itertools.chain.from_iterable(checked)):
             checked = [
-                (_storable(raw_name), normalized_name, temp_id)
+                (storable(raw_name), normalized_name, temp_id)
                 for raw_name, normalized_name, temp_id in checked
                 # a key the database cannot hold is skipped, not the whole batch
-                if _storable(normalized_name) == normalized_name and _storable(temp_id) == temp_id
+                if storable(normalized_name) == normalized_name and storable(temp_id) == temp_id
             ]
         # The first request of each name is kept: reversed, it is the last one written.
         unique = dict(zip(map(_NAME_FIELD, reversed(checked)), reversed(checked), strict=True))
@@ -341,7 +347,7 @@ class CompanyMappingRepository:
         # Sorted by name so that concurrent enqueues take index locks in the same order
         # and cannot deadlock each other.
         rows = [unique[name] for name in sorted(unique)]
-        params = _bound_rows_params(self._dialect, _REQUEST_COLUMNS, rows)
+        params = rows_params(self._dialect, _REQUEST_COLUMNS, rows)
         params["now"] = clock.utcnow()
         started = time.perf_counter()
         with _storage_errors("enqueue_for_enrichment"):
@@ -372,7 +378,7 @@ class CompanyMappingRepository:
             )
             for r in candidates
         ]
-        params = _bound_rows_params(self._dialect, _MAPPING_COLUMNS, rows)
+        params = rows_params(self._dialect, _MAPPING_COLUMNS, rows)
         params["now"] = clock.utcnow()
         result = self._conn.execute(_insert_batch_with_conflict_check_stmt(self._dialect), params)
         # One fetch of every row: iterating the result would fetch row by row.
@@ -383,7 +389,7 @@ class CompanyMappingRepository:
         aliases = dict.fromkeys(alias for alias, _ in keys)
         rows = self._lookup_rows(
             "insert_batch_with_conflict_check",
-            _bound_array_params(self._dialect, "aliases", aliases),
+            array_params(self._dialect, "aliases", aliases),
         )
         return {
             (alias, kind): canonical_id
@@ -418,109 +424,6 @@ class CompanyMappingRepository:
 # -- statements -----------------------------------------------------------------------------
 
 
-def _bound_rows(dialect: str, columns: _Columns) -> Any:
-    """A FROM item yielding the rows bound by :func:`_bound_rows_params`, named ``k``.
-
-    PostgreSQL: ``unnest(CAST(:col1 AS type[]), …) AS k(col1, …)`` with each column bound as
-    one array literal; SQLite: ``json_each(:rows)`` over one JSON array of row arrays.
-    Array literals rather than driver-adapted lists: the driver adapts a list element by
-    element in Python, which costs more than the whole statement for 10,000 rows.
-    """
-    if dialect == "postgresql":
-        arrays = [
-            sa.cast(sa.bindparam(name, type_=sa.Text()), postgresql.ARRAY(kind))
-            for name, kind in columns
-        ]
-        return (
-            sa.func.unnest(*arrays)
-            .table_valued(*(name for name, _ in columns))
-            .render_derived(name="k")
-        )
-    each = sa.func.json_each(sa.bindparam("rows", type_=sa.Text())).table_valued("value")
-    return sa.select(
-        *(
-            sa.type_coerce(sa.func.json_extract(each.c.value, f"$[{i}]"), kind).label(name)
-            for i, (name, kind) in enumerate(columns)
-        )
-    ).subquery("k")
-
-
-def _bound_rows_params(
-    dialect: str, columns: _Columns, rows: Sequence[tuple[Any, ...]]
-) -> dict[str, Any]:
-    if dialect == "postgresql":
-        return {name: _array_literal(row[i] for row in rows) for i, (name, _) in enumerate(columns)}
-    return {"rows": json.dumps(rows, ensure_ascii=False, separators=(",", ":"))}
-
-
-def _in_bound_array(dialect: str, column: Any, name: str) -> Any:
-    """``column`` is one of the texts bound by :func:`_bound_array_params` as ``name``."""
-    if dialect == "postgresql":
-        # An untyped parameter: PostgreSQL then reads the literal as text[] itself, so the
-        # array is a constant it can hash. Bound as VARCHAR, the cast to text[] is not
-        # folded, and every row would scan the whole array.
-        array = sa.cast(sa.bindparam(name), postgresql.ARRAY(sa.Text()))
-        return column == sa.any_(array)
-    each = sa.func.json_each(sa.bindparam(name, type_=sa.Text())).table_valued("value")
-    return column.in_(sa.select(each.c.value))
-
-
-def _bound_array_params(dialect: str, name: str, values: Iterable[str]) -> dict[str, str]:
-    if dialect == "postgresql":
-        return {name: _array_literal(values)}
-    return {name: json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))}
-
-
-def _text_array_params(dialect: str, name: str, texts: Collection[str]) -> dict[str, str] | None:
-    """What :func:`_bound_array_params` binds, or None unless every value is text the
-    database can store (no NUL, no lone surrogate).
-
-    One join serves both the check and the literal: for 100,000 keys a separate check
-    cost as much as building the literal.
-    """
-    try:
-        joined = "\x00".join(texts)
-    except TypeError:  # not all text
-        return None
-    if joined.count("\x00") != max(len(texts) - 1, 0):
-        return None
-    try:
-        joined.encode("utf-8")
-    except UnicodeEncodeError:
-        return None
-    if dialect == "postgresql":
-        return {name: _literal_of_joined(joined) if texts else "{}"}
-    return {name: json.dumps(list(texts), ensure_ascii=False, separators=(",", ":"))}
-
-
-def _array_literal(values: Iterable[object]) -> str:
-    """A PostgreSQL array literal of quoted elements: ``{"a","b \\"c\\""}``.
-
-    Inside double quotes only backslash and double quote are special, so escaping those
-    two makes any text (commas, braces, spaces, the word NULL) a plain element. The
-    literal is bound as a parameter, never spliced into SQL. The texts are joined on NUL
-    (which no storable text holds) and escaped in three passes over one string: per-text
-    escaping in Python cost more than the statement for 100,000 keys.
-    """
-    texts = list(map(str, values))
-    joined = "\x00".join(texts)
-    if joined.count("\x00") != max(len(texts) - 1, 0):
-        # A text holds NUL itself (the database will refuse it): escape text by text.
-        return "{" + ",".join('"' + _escape_element(text) + '"' for text in texts) + "}"
-    if not texts:
-        return "{}"
-    return _literal_of_joined(joined)
-
-
-def _literal_of_joined(joined: str) -> str:
-    """The array literal of texts joined on NUL (none of which holds NUL itself)."""
-    return '{"' + _escape_element(joined).replace("\x00", '","') + '"}'
-
-
-def _escape_element(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
-
-
 def _dialect_insert(dialect: str) -> Any:
     """The dialect's ``insert`` construct, which knows ``ON CONFLICT``."""
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -545,13 +448,13 @@ def _lookup_batch_stmt(dialect: str) -> sa.Select[Any]:
         mapping.c.priority,
         mapping.c.source,
         mapping.c.confidence,
-    ).where(_in_bound_array(dialect, mapping.c.alias_name, "aliases"))
+    ).where(in_array(dialect, mapping.c.alias_name, "aliases"))
 
 
 @functools.cache
 def _insert_batch_with_conflict_check_stmt(dialect: str) -> Any:
     mapping = tables.company_mapping
-    rows = _bound_rows(dialect, _MAPPING_COLUMNS)
+    rows = rows_source(dialect, _MAPPING_COLUMNS)
     now = sa.bindparam("now", type_=tables.UtcDateTime())
     # WHERE true: SQLite cannot otherwise tell "SELECT … ON CONFLICT" from a join's ON.
     select = sa.select(*(rows.c[name] for name, _ in _MAPPING_COLUMNS), now, now).where(sa.true())
@@ -607,7 +510,7 @@ def _upsert_company_stmt(dialect: str, *, replace_aliases: bool) -> Any:
 @functools.cache
 def _enqueue_for_enrichment_stmt(dialect: str) -> Any:
     requests = tables.enrichment_requests
-    rows = _bound_rows(dialect, _REQUEST_COLUMNS)
+    rows = rows_source(dialect, _REQUEST_COLUMNS)
     now = sa.bindparam("now", type_=tables.UtcDateTime())
     # WHERE true: SQLite cannot otherwise tell "SELECT … ON CONFLICT" from a join's ON.
     select = sa.select(rows.c.raw_name, rows.c.normalized_name, rows.c.temp_id, now, now).where(
@@ -677,35 +580,8 @@ def _check_request(index: int, request: object) -> tuple[str, str, str]:
     return values[0], values[1], values[2]
 
 
-def _all_storable(texts: Iterable[str]) -> bool:
-    """Whether every value is text storable as it is: one scan of the whole batch, so the
-    per-text repair of :func:`_storable` runs only for a batch that needs it."""
-    try:
-        joined = "\n".join(texts)
-    except TypeError:  # not all text
-        return False
-    if "\x00" in joined:
-        return False
-    try:
-        joined.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _storable(text: str) -> str:
-    """``text`` without NUL (PostgreSQL text cannot hold it) and with lone surrogates (not
-    encodable as UTF-8, so no driver can send them) replaced by U+FFFD."""
-    text = text.replace("\x00", "")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
-    return text
-
-
 def _storable_id(company_id: str) -> bool:
-    return len(company_id) <= _ID_LENGTH and _storable(company_id) == company_id
+    return len(company_id) <= _ID_LENGTH and storable(company_id) == company_id
 
 
 def _check_mapping(index: int, record: MappingRecord) -> None:
