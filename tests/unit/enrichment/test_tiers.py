@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from work_data_hub.infrastructure.enrichment import tiers
+from work_data_hub.infrastructure.enrichment import _frame_keys, tiers
 from work_data_hub.infrastructure.enrichment.normalizer import normalize_for_temp_id
 from work_data_hub.infrastructure.enrichment.types import MatchResult, ResolutionStrategy
 
@@ -119,9 +119,9 @@ def test_large_frames_prepare_code_columns_in_a_second_thread_with_the_same_keys
         account=[1001, "1001", float("nan"), "A9", None],
         existing=["C1", None, "N/A", "C2", "C1"],
     )
-    monkeypatch.setattr(tiers, "PARALLEL_KEYS_MIN_ROWS", 10**9)
+    monkeypatch.setattr(_frame_keys, "PARALLEL_KEYS_MIN_ROWS", 10**9)
     sequential = keys_of(df)
-    monkeypatch.setattr(tiers, "PARALLEL_KEYS_MIN_ROWS", 1)
+    monkeypatch.setattr(_frame_keys, "PARALLEL_KEYS_MIN_ROWS", 1)
     parallel = keys_of(df)
 
     assert _key_arrays(parallel) == _key_arrays(sequential)
@@ -133,8 +133,8 @@ def test_an_error_in_the_code_column_thread_reaches_the_caller(
     def broken(series: object, n_rows: int) -> tiers.KeyColumn:
         raise RuntimeError("code column failed")
 
-    monkeypatch.setattr(tiers, "PARALLEL_KEYS_MIN_ROWS", 1)
-    monkeypatch.setattr(tiers, "_code_column", broken)
+    monkeypatch.setattr(_frame_keys, "PARALLEL_KEYS_MIN_ROWS", 1)
+    monkeypatch.setattr(_frame_keys, "_code_column", broken)
     with pytest.raises(RuntimeError, match="code column failed"):
         keys_of(frame(name=["甲公司"], plan=["P1"]))
 
