@@ -40,6 +40,7 @@ from sqlalchemy.dialects import postgresql
 from _scratch import scratch_database
 from work_data_hub.infrastructure.db import bound_batches, tables
 from work_data_hub.infrastructure.db.engine import create_engine
+from work_data_hub.infrastructure.enrichment import _mapping_statements as statements
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
 from work_data_hub.infrastructure.enrichment.types import MappingRecord
 
@@ -130,8 +131,6 @@ def _server_side(
 ) -> dict[str, float]:
     """Where the time goes: PostgreSQL's own execution time of the two 10,000-row
     statements (EXPLAIN ANALYZE, rolled back), and a machine-speed calibration."""
-    from work_data_hub.infrastructure.enrichment import mapping_repository as repo
-
     with engine.connect() as conn:
         conn.begin()
         started = time.perf_counter()
@@ -139,14 +138,14 @@ def _server_side(
         calibration = (time.perf_counter() - started) * 1000
         lookup = _explain_ms(
             conn,
-            repo._lookup_batch_stmt("postgresql"),
+            statements.lookup_batch("postgresql"),
             bound_batches.array_params("postgresql", "aliases", dict.fromkeys(a for a, _ in keys)),
         )
         rows = sorted((r["raw_name"], r["normalized_name"], r["temp_id"]) for r in requests)
-        params = bound_batches.rows_params("postgresql", repo._REQUEST_COLUMNS, rows)
+        params = bound_batches.rows_params("postgresql", statements.REQUEST_COLUMNS, rows)
         enqueue = _explain_ms(
             conn,
-            repo._enqueue_for_enrichment_stmt("postgresql"),
+            statements.enqueue_for_enrichment("postgresql"),
             {**params, "now": datetime.now(UTC)},
         )
         conn.rollback()

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from work_data_hub.infrastructure.db import bound_batches
+from work_data_hub.infrastructure.enrichment import _mapping_statements as statements
 from work_data_hub.infrastructure.enrichment import mapping_repository as repo
 
 DIALECTS = {"postgresql": postgresql.psycopg.dialect(), "sqlite": sqlite.dialect()}
@@ -24,7 +25,7 @@ def _row_source(dialect: str) -> str:
 
 
 def test_enqueue_statement_relies_on_the_partial_unique_index(dialect: str) -> None:
-    sql = _sql(repo._enqueue_for_enrichment_stmt(dialect), dialect)
+    sql = _sql(statements.enqueue_for_enrichment(dialect), dialect)
 
     assert sql.startswith("INSERT INTO enterprise.enrichment_requests")
     assert OPEN_CONFLICT in sql
@@ -33,7 +34,7 @@ def test_enqueue_statement_relies_on_the_partial_unique_index(dialect: str) -> N
 
 
 def test_enqueue_statement_binds_a_constant_number_of_parameters(dialect: str) -> None:
-    compiled = repo._enqueue_for_enrichment_stmt(dialect).compile(dialect=DIALECTS[dialect])
+    compiled = statements.enqueue_for_enrichment(dialect).compile(dialect=DIALECTS[dialect])
 
     names = set(compiled.params)
     expected = (
@@ -49,7 +50,7 @@ def test_enqueue_statement_binds_a_constant_number_of_parameters(dialect: str) -
 
 
 def test_insert_batch_statement_never_updates_an_existing_alias(dialect: str) -> None:
-    sql = _sql(repo._insert_batch_with_conflict_check_stmt(dialect), dialect)
+    sql = _sql(statements.insert_batch_with_conflict_check(dialect), dialect)
 
     assert "ON CONFLICT (alias_name, match_type) DO NOTHING" in sql
     assert "DO UPDATE" not in sql
@@ -58,7 +59,7 @@ def test_insert_batch_statement_never_updates_an_existing_alias(dialect: str) ->
 
 
 def test_lookup_statement_tests_aliases_against_one_bound_array(dialect: str) -> None:
-    sql = _sql(repo._lookup_batch_stmt(dialect), dialect)
+    sql = _sql(statements.lookup_batch(dialect), dialect)
 
     assert sql.startswith("SELECT ")
     assert " JOIN " not in sql
@@ -71,17 +72,17 @@ def test_lookup_statement_tests_aliases_against_one_bound_array(dialect: str) ->
 
 
 def test_upsert_company_statement_updates_on_the_primary_key(dialect: str) -> None:
-    sql = _sql(repo._upsert_company_stmt(dialect, replace_aliases=False), dialect)
+    sql = _sql(statements.upsert_company(dialect, replace_aliases=False), dialect)
 
     assert "ON CONFLICT (company_id) DO UPDATE" in sql
     assert "aliases = excluded.aliases" not in sql
     assert "aliases = excluded.aliases" in _sql(
-        repo._upsert_company_stmt(dialect, replace_aliases=True), dialect
+        statements.upsert_company(dialect, replace_aliases=True), dialect
     )
 
 
 def test_list_mappings_statement_orders_by_priority(dialect: str) -> None:
-    sql = _sql(repo._list_mappings_stmt(filtered=True), dialect)
+    sql = _sql(statements.list_mappings(filtered=True), dialect)
 
     assert (
         "ORDER BY enterprise.company_mapping.priority, enterprise.company_mapping.alias_name" in sql

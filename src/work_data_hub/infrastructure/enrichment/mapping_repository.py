@@ -6,8 +6,7 @@ commits: the caller's ``with engine.begin()`` is the transaction, and optional w
 
 Every batch method runs one statement whatever the batch size: the rows of a batch travel
 as a constant number of bound parameters (:mod:`~work_data_hub.infrastructure.db.bound_batches`).
-Statements are built by private functions named after their method, so tests can compile
-them per dialect.
+The statements live in :mod:`_mapping_statements`, one builder per method.
 
 Driver errors (:class:`sqlalchemy.exc.DBAPIError`, including lost connections) are raised
 as :class:`~work_data_hub.errors.StorageError` carrying the driver's error class name.
@@ -16,7 +15,6 @@ Logs carry counts and elapsed time only.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import operator
 import time
@@ -25,20 +23,17 @@ from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from work_data_hub.errors import StorageError
 from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.db.bound_batches import (
-    Columns,
     all_storable,
     array_params,
-    in_array,
     rows_params,
-    rows_source,
     storable,
     text_array_params,
 )
+from work_data_hub.infrastructure.enrichment import _mapping_statements as statements
 from work_data_hub.infrastructure.enrichment.types import (
     EnqueueResult,
     InsertBatchResult,
@@ -56,25 +51,10 @@ ENQUEUE_REQUEST_KEYS = ("raw_name", "normalized_name", "temp_id")
 LIST_MAPPINGS_CHUNK_ROWS = 1000
 
 _DIALECTS = ("postgresql", "sqlite")
-_OPEN_REQUEST_INDEX = "uq_enrichment_requests_open_normalized_name"
 _MATCH_TYPES = frozenset(m.value for m in tables.MatchType)
 _SOURCES = frozenset(s.value for s in tables.MappingSource)
 _PRIORITY_OF_TYPE = {m.value: m.priority for m in tables.MatchType}
 _ID_LENGTH: int = tables.company_mapping.c.canonical_id.type.length  # type: ignore[attr-defined]
-
-_REQUEST_COLUMNS: Columns = (
-    ("raw_name", sa.Text()),
-    ("normalized_name", sa.Text()),
-    ("temp_id", sa.Text()),
-)
-_MAPPING_COLUMNS: Columns = (
-    ("alias_name", sa.Text()),
-    ("canonical_id", sa.Text()),
-    ("match_type", sa.Text()),
-    ("priority", sa.Integer()),
-    ("source", sa.Text()),
-    ("confidence", sa.Float()),
-)
 
 
 class CompanyMappingRepository:
@@ -299,7 +279,7 @@ class CompanyMappingRepository:
         now = clock.utcnow()
         with _storage_errors("upsert_company"):
             self._conn.execute(
-                _upsert_company_stmt(self._dialect, replace_aliases=bool(alias_list)),
+                statements.upsert_company(self._dialect, replace_aliases=bool(alias_list)),
                 {
                     "company_id": company_id,
                     "official_name": official_name,
@@ -347,12 +327,12 @@ class CompanyMappingRepository:
         # Sorted by name so that concurrent enqueues take index locks in the same order
         # and cannot deadlock each other.
         rows = [unique[name] for name in sorted(unique)]
-        params = rows_params(self._dialect, _REQUEST_COLUMNS, rows)
+        params = rows_params(self._dialect, statements.REQUEST_COLUMNS, rows)
         params["now"] = clock.utcnow()
         started = time.perf_counter()
         with _storage_errors("enqueue_for_enrichment"):
             queued = len(
-                self._conn.execute(_enqueue_for_enrichment_stmt(self._dialect), params).all()
+                self._conn.execute(statements.enqueue_for_enrichment(self._dialect), params).all()
             )
         result = EnqueueResult(queued_count=queued, skipped_count=len(requests) - queued)
         _log().debug(
@@ -378,9 +358,11 @@ class CompanyMappingRepository:
             )
             for r in candidates
         ]
-        params = rows_params(self._dialect, _MAPPING_COLUMNS, rows)
+        params = rows_params(self._dialect, statements.MAPPING_COLUMNS, rows)
         params["now"] = clock.utcnow()
-        result = self._conn.execute(_insert_batch_with_conflict_check_stmt(self._dialect), params)
+        result = self._conn.execute(
+            statements.insert_batch_with_conflict_check(self._dialect), params
+        )
         # One fetch of every row: iterating the result would fetch row by row.
         return {(alias, kind) for alias, kind in result.all()}
 
@@ -404,12 +386,12 @@ class CompanyMappingRepository:
         for are few; callers keep the pairs they want.
         """
         with _storage_errors(operation):
-            return list(self._conn.execute(_lookup_batch_stmt(self._dialect), params).all())
+            return list(self._conn.execute(statements.lookup_batch(self._dialect), params).all())
 
     def _stream_mappings(self, kinds: list[str] | None) -> Iterator[MatchResult]:
         with _storage_errors("list_mappings"):
             result = self._conn.execute(
-                _list_mappings_stmt(filtered=kinds is not None).execution_options(
+                statements.list_mappings(filtered=kinds is not None).execution_options(
                     yield_per=LIST_MAPPINGS_CHUNK_ROWS
                 ),
                 {"match_types": kinds} if kinds is not None else {},
@@ -419,123 +401,6 @@ class CompanyMappingRepository:
                     yield MatchResult.from_row(row)
             finally:
                 result.close()
-
-
-# -- statements -----------------------------------------------------------------------------
-
-
-def _dialect_insert(dialect: str) -> Any:
-    """The dialect's ``insert`` construct, which knows ``ON CONFLICT``."""
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
-@functools.cache
-def _lookup_batch_stmt(dialect: str) -> sa.Select[Any]:
-    """Mappings of every match type whose alias is in ``:aliases``.
-
-    Aliases travel as one array, tested with ``= ANY`` (``IN json_each`` on SQLite), so
-    the planner chooses per batch between probing the ``(alias_name, match_type)``
-    unique index once per alias and one scan with a hashed array; a join against the
-    unnested keys made it hash the whole table and spill the keys to disk. The match
-    type is left out on purpose: a second array condition would make PostgreSQL 15
-    search the index once per (alias, type) combination.
-    """
-    mapping = tables.company_mapping
-    return sa.select(
-        mapping.c.alias_name,
-        mapping.c.canonical_id,
-        mapping.c.match_type,
-        mapping.c.priority,
-        mapping.c.source,
-        mapping.c.confidence,
-    ).where(in_array(dialect, mapping.c.alias_name, "aliases"))
-
-
-@functools.cache
-def _insert_batch_with_conflict_check_stmt(dialect: str) -> Any:
-    mapping = tables.company_mapping
-    rows = rows_source(dialect, _MAPPING_COLUMNS)
-    now = sa.bindparam("now", type_=tables.UtcDateTime())
-    # WHERE true: SQLite cannot otherwise tell "SELECT … ON CONFLICT" from a join's ON.
-    select = sa.select(*(rows.c[name] for name, _ in _MAPPING_COLUMNS), now, now).where(sa.true())
-    return (
-        _dialect_insert(dialect)(mapping)
-        .from_select([*(name for name, _ in _MAPPING_COLUMNS), "created_at", "updated_at"], select)
-        .on_conflict_do_nothing(index_elements=[mapping.c.alias_name, mapping.c.match_type])
-        .returning(mapping.c.alias_name, mapping.c.match_type)
-    )
-
-
-@functools.cache
-def _list_mappings_stmt(*, filtered: bool) -> sa.Select[Any]:
-    mapping = tables.company_mapping
-    stmt = sa.select(
-        mapping.c.alias_name,
-        mapping.c.canonical_id,
-        mapping.c.match_type,
-        mapping.c.priority,
-        mapping.c.source,
-        mapping.c.confidence,
-    ).order_by(mapping.c.priority, mapping.c.alias_name, mapping.c.id)
-    if filtered:
-        stmt = stmt.where(mapping.c.match_type.in_(sa.bindparam("match_types", expanding=True)))
-    return stmt
-
-
-@functools.cache
-def _upsert_company_stmt(dialect: str, *, replace_aliases: bool) -> Any:
-    master = tables.company_master
-    stmt = _dialect_insert(dialect)(master).values(
-        company_id=sa.bindparam("company_id"),
-        official_name=sa.bindparam("official_name"),
-        unified_credit_code=sa.bindparam("unified_credit_code"),
-        aliases=sa.bindparam("aliases", type_=master.c.aliases.type),
-        source=sa.bindparam("source"),
-        created_at=sa.bindparam("created_at", type_=master.c.created_at.type),
-        updated_at=sa.bindparam("updated_at", type_=master.c.updated_at.type),
-    )
-    changes: dict[str, Any] = {
-        "official_name": stmt.excluded.official_name,
-        "unified_credit_code": sa.func.coalesce(
-            stmt.excluded.unified_credit_code, master.c.unified_credit_code
-        ),
-        "source": stmt.excluded.source,
-        "updated_at": stmt.excluded.updated_at,
-    }
-    if replace_aliases:
-        changes["aliases"] = stmt.excluded.aliases
-    return stmt.on_conflict_do_update(index_elements=[master.c.company_id], set_=changes)
-
-
-@functools.cache
-def _enqueue_for_enrichment_stmt(dialect: str) -> Any:
-    requests = tables.enrichment_requests
-    rows = rows_source(dialect, _REQUEST_COLUMNS)
-    now = sa.bindparam("now", type_=tables.UtcDateTime())
-    # WHERE true: SQLite cannot otherwise tell "SELECT … ON CONFLICT" from a join's ON.
-    select = sa.select(rows.c.raw_name, rows.c.normalized_name, rows.c.temp_id, now, now).where(
-        sa.true()
-    )
-    return (
-        _dialect_insert(dialect)(requests)
-        .from_select(["raw_name", "normalized_name", "temp_id", "created_at", "updated_at"], select)
-        .on_conflict_do_nothing(
-            index_elements=[requests.c.normalized_name], index_where=_open_request_predicate()
-        )
-        .returning(requests.c.id)
-    )
-
-
-def _open_request_predicate() -> Any:
-    """The partial unique index's own predicate, so ``ON CONFLICT`` infers that index.
-
-    It must be literal SQL: with bound values PostgreSQL could not prove at planning time
-    that the conflict target implies the index predicate.
-    """
-    for index in tables.enrichment_requests.indexes:
-        if index.name == _OPEN_REQUEST_INDEX:
-            return index.dialect_options["postgresql"]["where"]
-    raise LookupError(_OPEN_REQUEST_INDEX)  # pragma: no cover - tables.py declares it
 
 
 # -- validation and errors ---------------------------------------------------------------
