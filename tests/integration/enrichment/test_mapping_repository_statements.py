@@ -8,7 +8,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from work_data_hub.infrastructure.db import bound_batches
 from work_data_hub.infrastructure.enrichment import _mapping_statements as statements
 from work_data_hub.infrastructure.enrichment import mapping_repository as repo
 
@@ -88,22 +87,6 @@ def test_list_mappings_statement_orders_by_priority(dialect: str) -> None:
         "ORDER BY enterprise.company_mapping.priority, enterprise.company_mapping.alias_name" in sql
     )
     assert "match_type IN" in sql
-
-
-@pytest.mark.parametrize(
-    ("values", "literal"),
-    [
-        (["a", "b"], '{"a","b"}'),
-        (['x"y', "p\\q"], '{"x\\"y","p\\\\q"}'),
-        (["NULL", "{,}"], '{"NULL","{,}"}'),
-        ([1, 0.5], '{"1","0.5"}'),
-        ([], "{}"),
-        ([""], '{""}'),
-        (["a\x00b", 'c"'], '{"a\x00b","c\\""}'),
-    ],
-)
-def test_array_literal_quotes_every_element(values: list[object], literal: str) -> None:
-    assert bound_batches.array_literal(values) == literal
 
 
 def test_repository_refuses_other_databases() -> None:
