@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import sqlalchemy as sa
 
 from work_data_hub.infrastructure.db import bound_batches
 
@@ -72,3 +73,22 @@ def test_all_storable_tells_whether_a_batch_needs_repair(
 
 def test_storable_drops_nul_and_replaces_lone_surrogates() -> None:
     assert bound_batches.storable("甲\x00乙\ud800丙") == "甲乙\ufffd丙"
+
+
+COLUMNS: bound_batches.Columns = (("name", sa.Text()), ("rank", sa.Integer()))
+
+
+def test_rows_params_bind_one_array_per_column_on_postgresql() -> None:
+    params = bound_batches.rows_params("postgresql", COLUMNS, [("甲", 1), ('x"y', 2)])
+
+    assert params == {"name": '{"甲","x\\"y"}', "rank": '{"1","2"}'}
+
+
+def test_rows_params_of_no_rows_bind_empty_arrays() -> None:
+    assert bound_batches.rows_params("postgresql", COLUMNS, []) == {"name": "{}", "rank": "{}"}
+
+
+def test_rows_params_bind_one_json_document_on_sqlite() -> None:
+    params = bound_batches.rows_params("sqlite", COLUMNS, [("甲", 1)])
+
+    assert json.loads(params["rows"]) == [["甲", 1]]

@@ -62,7 +62,9 @@ def rows_source(dialect: str, columns: Columns) -> Any:
 def rows_params(dialect: str, columns: Columns, rows: Sequence[tuple[Any, ...]]) -> dict[str, Any]:
     """The parameters :func:`rows_source` binds for ``rows`` (tuples in ``columns`` order)."""
     if dialect == "postgresql":
-        return {name: array_literal(row[i] for row in rows) for i, (name, _) in enumerate(columns)}
+        # One transposition in C instead of a generator per column.
+        values = list(zip(*rows, strict=True)) or [() for _ in columns]
+        return {name: array_literal(values[i]) for i, (name, _) in enumerate(columns)}
     return {"rows": json.dumps(rows, ensure_ascii=False, separators=(",", ":"))}
 
 
