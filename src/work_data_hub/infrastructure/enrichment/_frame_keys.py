@@ -70,7 +70,7 @@ TEMP_ID_PATTERN = re.compile(r"^IN[A-Z2-7]{16}\Z")
 HARDCODE_SEPARATOR = "|"
 #: From this many rows, the code columns are factorized in a second thread while the name
 #: columns are normalized: pyarrow's dictionary encoding releases the GIL, so the two
-#: overlap on a multi-core machine (about a fifth of the key preparation at 1,000,000 rows).
+#: overlap on a multi-core machine (a tenth to a fifth of key preparation at 1,000,000 rows).
 PARALLEL_KEYS_MIN_ROWS = 100_000
 
 _MT = tables.MatchType
