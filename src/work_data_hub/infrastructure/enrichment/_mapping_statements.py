@@ -60,14 +60,22 @@ def lookup_batch(dialect: str) -> sa.Select[Any]:
     search the index once per (alias, type) combination.
     """
     mapping = tables.company_mapping
-    return sa.select(
+    return sa.select(*_match_result_columns()).where(
+        in_array(dialect, mapping.c.alias_name, "aliases")
+    )
+
+
+def _match_result_columns() -> tuple[sa.Column[Any], ...]:
+    """The columns a ``MatchResult`` is read from, in its field order."""
+    mapping = tables.company_mapping
+    return (
         mapping.c.alias_name,
         mapping.c.canonical_id,
         mapping.c.match_type,
         mapping.c.priority,
         mapping.c.source,
         mapping.c.confidence,
-    ).where(in_array(dialect, mapping.c.alias_name, "aliases"))
+    )
 
 
 @functools.cache
@@ -88,14 +96,9 @@ def insert_batch_with_conflict_check(dialect: str) -> Any:
 @functools.cache
 def list_mappings(*, filtered: bool) -> sa.Select[Any]:
     mapping = tables.company_mapping
-    stmt = sa.select(
-        mapping.c.alias_name,
-        mapping.c.canonical_id,
-        mapping.c.match_type,
-        mapping.c.priority,
-        mapping.c.source,
-        mapping.c.confidence,
-    ).order_by(mapping.c.priority, mapping.c.alias_name, mapping.c.id)
+    stmt = sa.select(*_match_result_columns()).order_by(
+        mapping.c.priority, mapping.c.alias_name, mapping.c.id
+    )
     if filtered:
         stmt = stmt.where(mapping.c.match_type.in_(sa.bindparam("match_types", expanding=True)))
     return stmt
