@@ -442,3 +442,13 @@ def test_lookup_ids_of_no_aliases_runs_no_sql(
     with _statements(db_conn) as seen:
         assert repository.lookup_ids({"name": []}) == {}
     assert seen == []
+
+
+def test_lookups_find_a_numeric_alias_by_its_text(repository: CompanyMappingRepository) -> None:
+    repository.insert_batch_with_conflict_check([_record("12345", "600000001", "account")])
+
+    matches = repository.lookup_batch([(12345, "account")])  # type: ignore[list-item]
+    ids = repository.lookup_ids({"account": [12345]})  # type: ignore[list-item]
+
+    assert [(m.alias_name, m.canonical_id) for m in matches] == [("12345", "600000001")]
+    assert ids == {"account": {"12345": "600000001"}}
