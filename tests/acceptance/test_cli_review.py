@@ -9,12 +9,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from tests.helpers import enqueue_names
 from work_data_hub.eqc_server.testing import running_eqc_server
 from work_data_hub.infrastructure.db.engine import create_engine
-from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
 from work_data_hub.infrastructure.enrichment.normalizer import (
     generate_temp_company_id,
-    normalize_for_temp_id,
 )
 from work_data_hub.io import frames
 
@@ -26,17 +25,7 @@ SALT = "acceptance-salt"
 def _enqueue(cli: Cli, *names: str) -> None:
     engine = create_engine(cli.env["DATABASE_URL"])
     try:
-        with engine.begin() as conn:
-            CompanyMappingRepository(conn).enqueue_for_enrichment(
-                [
-                    {
-                        "raw_name": n,
-                        "normalized_name": normalize_for_temp_id(n),
-                        "temp_id": generate_temp_company_id(n, SALT),
-                    }
-                    for n in names
-                ]
-            )
+        enqueue_names(engine, list(names), SALT)
     finally:
         engine.dispose()
 

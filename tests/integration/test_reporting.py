@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import enqueue_names
 from work_data_hub import reporting
 from work_data_hub.errors import InputError
 from work_data_hub.infrastructure.db import tables
-from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
 from work_data_hub.infrastructure.enrichment.normalizer import (
     generate_temp_company_id,
     normalize_for_temp_id,
@@ -20,20 +20,6 @@ from work_data_hub.infrastructure.enrichment.normalizer import (
 from work_data_hub.io import frames
 
 SALT = "test-salt"
-
-
-def _enqueue(engine: sa.Engine, *names: str) -> None:
-    with engine.begin() as conn:
-        CompanyMappingRepository(conn).enqueue_for_enrichment(
-            [
-                {
-                    "raw_name": name,
-                    "normalized_name": normalize_for_temp_id(name),
-                    "temp_id": generate_temp_company_id(name, SALT),
-                }
-                for name in names
-            ]
-        )
 
 
 def _finish(engine: sa.Engine, name: str, company_id: str | None) -> None:
@@ -60,7 +46,7 @@ def _manual(engine: sa.Engine) -> dict[str, str]:
 def test_unknown_export_lists_open_and_not_found_names_but_not_resolved_ones(
     db_engine: sa.Engine,
 ) -> None:
-    _enqueue(db_engine, "甲公司", "乙公司", "丙公司")
+    enqueue_names(db_engine, ["甲公司", "乙公司", "丙公司"], SALT)
     _finish(db_engine, "乙公司", "600000001")
     _finish(db_engine, "丙公司", None)
     companies = reporting.unknown_from_database(db_engine)
@@ -72,7 +58,7 @@ def test_unknown_export_lists_open_and_not_found_names_but_not_resolved_ones(
 def test_unknown_export_takes_occurrences_from_run_files_most_frequent_first(
     db_engine: sa.Engine, tmp_path: Path
 ) -> None:
-    _enqueue(db_engine, "甲公司", "乙公司")
+    enqueue_names(db_engine, ["甲公司", "乙公司"], SALT)
     run_file = tmp_path / "out.unknown.csv"
     seen = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
     reporting.write_unknown_csv(

@@ -76,25 +76,6 @@ def request_rows(engine: sa.Engine) -> list[Any]:
         return list(conn.execute(sa.select(R).order_by(R.c.id)))
 
 
-def status_counts(engine: sa.Engine) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for row in request_rows(engine):
-        counts[row.status] = counts.get(row.status, 0) + 1
-    return counts
-
-
-def enqueue_names(engine: sa.Engine, names: list[str]) -> None:
-    """Queue ``names`` directly (normalized = raw) for worker scenarios."""
-    with engine.begin() as conn:
-        conn.execute(
-            sa.insert(R),
-            [
-                {"raw_name": n, "normalized_name": n, "temp_id": f"INREL{i:013d}"}
-                for i, n in enumerate(names)
-            ],
-        )
-
-
 @pytest.fixture
 def pg_url(database_factory: Any) -> Iterator[str]:
     """A fresh migrated PostgreSQL database of this test alone (safe to break)."""

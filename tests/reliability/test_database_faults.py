@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from tests.helpers import insert_requests, status_counts
 from work_data_hub.cli import _pipeline
 from work_data_hub.cli.app import app
 from work_data_hub.errors import StorageError
@@ -36,9 +37,7 @@ from work_data_hub.io import frames
 
 from .conftest import (
     closed_port_pg_url,
-    enqueue_names,
     request_rows,
-    status_counts,
     terminate_backend_of,
     terminate_backends,
 )
@@ -171,7 +170,7 @@ def test_session_killed_mid_resolve_commits_nothing_and_a_rerun_queues_every_nam
 def test_session_killed_inside_an_outcome_transaction_loses_no_request(
     pg_url: str, pg_engine: sa.Engine
 ) -> None:
-    enqueue_names(pg_engine, NAMES)
+    insert_requests(pg_engine, NAMES)
     clock = _Clock(T0)
     kills = {"left": 1}
 
@@ -202,7 +201,7 @@ def test_all_sessions_killed_while_four_lookups_run_loses_no_request(
     pg_url: str, pg_engine: sa.Engine
 ) -> None:
     names = [f"并发断线{i:03d}公司" for i in range(40)]
-    enqueue_names(pg_engine, names)
+    insert_requests(pg_engine, names)
     clock = _Clock(T0)
     finder = _Finder()
     finder.before = lambda call: terminate_backends(pg_url) if call in (7, 19) else None
@@ -226,7 +225,7 @@ def test_workers_reconnect_after_repeated_restarts_and_finish(
     pg_url: str, pg_engine: sa.Engine
 ) -> None:
     names = [f"重启测试{i:03d}有限公司" for i in range(120)]
-    enqueue_names(pg_engine, names)
+    insert_requests(pg_engine, names)
     stop = threading.Event()
     slow = threading.Event()
 

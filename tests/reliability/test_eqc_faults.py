@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import insert_requests, status_counts
 from work_data_hub.eqc_server.testing import EqcServerHandle, running_eqc_server
 from work_data_hub.infrastructure.enrichment.company_id_resolver import CompanyIdResolver
 from work_data_hub.infrastructure.enrichment.eqc_provider import EqcProvider
@@ -27,7 +28,7 @@ from work_data_hub.infrastructure.enrichment.worker import (
 from work_data_hub.infrastructure.eqc.client import EqcClient, EqcClientConfig
 from work_data_hub.infrastructure.eqc.rate_limit import InProcessRateLimiter
 
-from .conftest import enqueue_names, free_port, request_rows, status_counts
+from .conftest import free_port, request_rows
 
 pytestmark = pytest.mark.chaos
 
@@ -119,7 +120,7 @@ def test_slow_eqc_four_workers_finish_every_request(
     server: EqcServerHandle, pg_engine: sa.Engine
 ) -> None:
     names = _names(server, 0)
-    enqueue_names(pg_engine, names)
+    insert_requests(pg_engine, names)
     server.faults.set(latency_ms=40)
     stats = _only_stats(_four_workers(pg_engine, server, T0))
     assert sum(s.done for s in stats) == len(names)
@@ -133,7 +134,7 @@ def test_hanging_eqc_times_out_and_nothing_is_stuck(
     server: EqcServerHandle, pg_engine: sa.Engine
 ) -> None:
     names = _names(server, 30)
-    enqueue_names(pg_engine, names)
+    insert_requests(pg_engine, names)
     server.faults.set(hang_rate=0.3)
     stats = _only_stats(_four_workers(pg_engine, server, T0))
     assert sum(s.claimed for s in stats) == len(names)
@@ -144,7 +145,7 @@ def test_hanging_eqc_times_out_and_nothing_is_stuck(
 
 def test_flapping_eqc_loses_nothing(server: EqcServerHandle, any_engine: sa.Engine) -> None:
     names = _names(server, 60)
-    enqueue_names(any_engine, names)
+    insert_requests(any_engine, names)
     stop = threading.Event()
 
     def flap() -> None:
@@ -171,7 +172,7 @@ def test_429_storm_is_retried_and_loses_nothing(
     server: EqcServerHandle, pg_engine: sa.Engine
 ) -> None:
     names = _names(server, 90)
-    enqueue_names(pg_engine, names)
+    insert_requests(pg_engine, names)
     server.faults.set(rate_429=0.5, retry_after_s=0.01)
     stats = _only_stats(_four_workers(pg_engine, server, T0))
     assert server.calls.count(status=429) > 0
@@ -183,7 +184,7 @@ def test_expiring_token_stops_the_workers_without_spending_attempts(
     server: EqcServerHandle, any_engine: sa.Engine
 ) -> None:
     names = _names(server, 120)
-    enqueue_names(any_engine, names)
+    insert_requests(any_engine, names)
     server.faults.set(token_expires_after=12)
     stats = _only_stats(_four_workers(any_engine, server, T0))
     assert all(s.stop_reason == "auth_error" for s in stats if s.claimed)

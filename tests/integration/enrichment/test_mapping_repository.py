@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
 from structlog.testing import capture_logs
 
+from tests.helpers import recorded_statements
 from work_data_hub.errors import StorageError
 from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
@@ -43,20 +42,6 @@ def _set_status(conn: sa.Connection, status: str) -> None:
     conn.execute(sa.update(REQUESTS).values(status=status))
 
 
-@contextmanager
-def _statements(conn: sa.Connection) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    sa.event.listen(conn, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(conn, "before_cursor_execute", record)
-
-
 def test_enqueue_inserts_pending_requests_with_the_given_fields(db_conn: sa.Connection) -> None:
     result = CompanyMappingRepository(db_conn).enqueue_for_enrichment([_request("甲公司")])
 
@@ -75,7 +60,7 @@ def test_enqueue_inserts_pending_requests_with_the_given_fields(db_conn: sa.Conn
 
 def test_enqueue_of_a_batch_runs_one_statement(db_conn: sa.Connection) -> None:
     repository = CompanyMappingRepository(db_conn)
-    with _statements(db_conn) as seen:
+    with recorded_statements(db_conn) as seen:
         result = repository.enqueue_for_enrichment([_request(n) for n in _names(2500)])
 
     assert result.queued_count == 2500
@@ -141,7 +126,7 @@ def test_enqueue_stores_names_with_quotes_braces_and_backslashes_verbatim(
 
 def test_enqueue_of_an_empty_list_runs_no_sql(db_conn: sa.Connection) -> None:
     repository = CompanyMappingRepository(db_conn)
-    with _statements(db_conn) as seen:
+    with recorded_statements(db_conn) as seen:
         result = repository.enqueue_for_enrichment([])
 
     assert result == EnqueueResult(queued_count=0, skipped_count=0)
@@ -164,7 +149,7 @@ def test_enqueue_rejects_a_malformed_request_before_any_sql(
     db_conn: sa.Connection, bad: object, message: str
 ) -> None:
     repository = CompanyMappingRepository(db_conn)
-    with _statements(db_conn) as seen, pytest.raises(ValueError, match=message):
+    with recorded_statements(db_conn) as seen, pytest.raises(ValueError, match=message):
         repository.enqueue_for_enrichment([_request("乙"), bad])  # type: ignore[list-item]
 
     assert seen == []

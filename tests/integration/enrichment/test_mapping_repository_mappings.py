@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import recorded_statements
 from work_data_hub.errors import StorageError
 from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
@@ -33,20 +31,6 @@ def _stored(conn: sa.Connection) -> dict[tuple[str, str], str]:
         sa.select(MAPPING.c.alias_name, MAPPING.c.match_type, MAPPING.c.canonical_id)
     )
     return {(alias, kind): company for alias, kind, company in rows}
-
-
-@contextmanager
-def _statements(conn: sa.Connection) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    sa.event.listen(conn, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(conn, "before_cursor_execute", record)
 
 
 @pytest.fixture
@@ -140,7 +124,7 @@ def test_insert_batch_runs_one_insert_and_one_read_back(
 ) -> None:
     repository.insert_batch_with_conflict_check([_record(f"甲{i}", "1") for i in range(0, 3000, 2)])
 
-    with _statements(db_conn) as seen:
+    with recorded_statements(db_conn) as seen:
         result = repository.insert_batch_with_conflict_check(
             [_record(f"甲{i}", "1") for i in range(3000)]
         )
@@ -152,7 +136,7 @@ def test_insert_batch_runs_one_insert_and_one_read_back(
 def test_insert_batch_skips_the_read_back_when_everything_was_inserted(
     repository: CompanyMappingRepository, db_conn: sa.Connection
 ) -> None:
-    with _statements(db_conn) as seen:
+    with recorded_statements(db_conn) as seen:
         repository.insert_batch_with_conflict_check([_record("甲", "1"), _record("乙", "2")])
 
     assert len(seen) == 1
@@ -161,7 +145,7 @@ def test_insert_batch_skips_the_read_back_when_everything_was_inserted(
 def test_insert_batch_of_nothing_runs_no_sql(
     repository: CompanyMappingRepository, db_conn: sa.Connection
 ) -> None:
-    with _statements(db_conn) as seen:
+    with recorded_statements(db_conn) as seen:
         result = repository.insert_batch_with_conflict_check([])
 
     assert result == InsertBatchResult()
@@ -184,7 +168,7 @@ def test_insert_batch_rejects_an_invalid_record_before_any_sql(
     record: MappingRecord,
     message: str,
 ) -> None:
-    with _statements(db_conn) as seen, pytest.raises(ValueError, match=message):
+    with recorded_statements(db_conn) as seen, pytest.raises(ValueError, match=message):
         repository.insert_batch_with_conflict_check([_record("乙", "2"), record])
 
     assert seen == []
@@ -244,7 +228,7 @@ def test_lookup_batch_of_many_keys_runs_one_statement(
         [_record(f"甲{i}", str(i)) for i in range(0, 4000, 4)]
     )
 
-    with _statements(db_conn) as seen:
+    with recorded_statements(db_conn) as seen:
         found = repository.lookup_batch([(f"甲{i}", "name") for i in range(4000)])
 
     assert len(found) == 1000
@@ -265,7 +249,7 @@ def test_lookup_batch_matches_aliases_with_quotes_and_backslashes_exactly(
 def test_lookup_batch_of_no_keys_runs_no_sql(
     repository: CompanyMappingRepository, db_conn: sa.Connection
 ) -> None:
-    with _statements(db_conn) as seen:
+    with recorded_statements(db_conn) as seen:
         assert repository.lookup_batch([]) == []
     assert seen == []
 
@@ -419,7 +403,7 @@ def test_lookup_ids_sends_a_shared_alias_once_in_one_statement(
     repository.insert_batch_with_conflict_check([_record("甲", "600000001")])
     names = [f"甲{i}" for i in range(3000)] + ["甲"]
 
-    with _statements(db_conn) as seen:
+    with recorded_statements(db_conn) as seen:
         found = repository.lookup_ids({"name": names, "eqc": names, "manual": names})
 
     assert found == {"name": {"甲": "600000001"}}
@@ -439,7 +423,7 @@ def test_lookup_ids_skips_aliases_the_database_cannot_store(
 def test_lookup_ids_of_no_aliases_runs_no_sql(
     repository: CompanyMappingRepository, db_conn: sa.Connection
 ) -> None:
-    with _statements(db_conn) as seen:
+    with recorded_statements(db_conn) as seen:
         assert repository.lookup_ids({"name": []}) == {}
     assert seen == []
 

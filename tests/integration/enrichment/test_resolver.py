@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
+from tests.helpers import tier_total
 from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.enrichment.company_id_resolver import CompanyIdResolver
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
@@ -91,18 +92,6 @@ def resolve(
     )
     result = resolver.resolve_batch(df, strategy)
     return [None if pd.isna(v) else v for v in result.data["company_id"]], result.statistics
-
-
-def tier_total(stats: ResolutionStatistics) -> int:
-    return (
-        sum(stats.yaml_hits.values())
-        + stats.db_cache_hits
-        + stats.existing_column_hits
-        + stats.eqc_sync_hits
-        + stats.temp_ids_generated
-        + stats.excluded
-        + stats.unresolved
-    )
 
 
 def open_requests(conn: sa.Connection) -> list[str]:

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from structlog.testing import capture_logs
 
+from tests.helpers import insert_requests
 from work_data_hub.errors import EqcAuthError, EqcTransientError, StorageError
 from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.enrichment import worker as worker_module
@@ -54,17 +55,6 @@ def info(company_id: str) -> CompanyInfo:
     return CompanyInfo(company_id=company_id, official_name=f"{company_id}有限公司")
 
 
-def enqueue(engine: sa.Engine, names: list[str], **values: Any) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            sa.insert(R),
-            [
-                {"raw_name": n, "normalized_name": n, "temp_id": f"IN{i:016d}", **values}
-                for i, n in enumerate(names)
-            ],
-        )
-
-
 def rows(engine: sa.Engine) -> dict[str, Any]:
     with engine.connect() as conn:
         return {r.raw_name: r for r in conn.execute(sa.select(R).order_by(R.c.id))}
@@ -79,7 +69,7 @@ class Clock:
 
 
 def test_hits_and_misses_end_done(db_engine: sa.Engine) -> None:
-    enqueue(db_engine, ["甲公司", "乙公司"])
+    insert_requests(db_engine, ["甲公司", "乙公司"])
     finder = FakeFinder({"甲公司": info("C1")})
     stats = process_enrichment_queue(db_engine, finder, cache=None)
     result = rows(db_engine)
@@ -90,7 +80,7 @@ def test_hits_and_misses_end_done(db_engine: sa.Engine) -> None:
 
 def test_every_name_is_looked_up_once_across_batches(db_engine: sa.Engine) -> None:
     names = [f"公司{i:03d}" for i in range(25)]
-    enqueue(db_engine, names)
+    insert_requests(db_engine, names)
     finder = FakeFinder(default=info("C"))
     stats = process_enrichment_queue(db_engine, finder, batch_size=7, cache=None)
     assert sorted(finder.calls) == names
@@ -100,7 +90,7 @@ def test_every_name_is_looked_up_once_across_batches(db_engine: sa.Engine) -> No
 
 def test_concurrent_lookups_drain_the_queue_once_each(db_engine: sa.Engine) -> None:
     names = [f"公司{i:03d}" for i in range(120)]
-    enqueue(db_engine, names)
+    insert_requests(db_engine, names)
     finder = FakeFinder(default=info("C"))
     stats = process_enrichment_queue(db_engine, finder, batch_size=40, concurrency=8, cache=None)
     assert sorted(finder.calls) == names
@@ -109,7 +99,7 @@ def test_concurrent_lookups_drain_the_queue_once_each(db_engine: sa.Engine) -> N
 
 
 def test_transient_error_schedules_a_retry(db_engine: sa.Engine) -> None:
-    enqueue(db_engine, ["甲公司"])
+    insert_requests(db_engine, ["甲公司"])
     finder = FakeFinder(default=EqcTransientError("甲公司 busy", status_code=503))
     stats = process_enrichment_queue(db_engine, finder, cache=None, now=Clock(T0))
     request = rows(db_engine)["甲公司"]
@@ -120,7 +110,7 @@ def test_transient_error_schedules_a_retry(db_engine: sa.Engine) -> None:
 
 
 def test_retries_follow_the_schedule_then_fail(db_engine: sa.Engine) -> None:
-    enqueue(db_engine, ["甲公司"])
+    insert_requests(db_engine, ["甲公司"])
     finder = FakeFinder(default=EqcTransientError(status_code=502))
     clock = Clock(T0)
 
@@ -143,7 +133,7 @@ def test_retries_follow_the_schedule_then_fail(db_engine: sa.Engine) -> None:
 
 
 def test_configured_schedule_and_attempts_are_used(db_engine: sa.Engine) -> None:
-    enqueue(db_engine, ["甲公司"])
+    insert_requests(db_engine, ["甲公司"])
     retry = RetryConfig(max_attempts=2, schedule=(dt.timedelta(seconds=10),))
     finder = FakeFinder(default=EqcTransientError(status_code=500))
     process_enrichment_queue(db_engine, finder, cache=None, retry=retry, now=Clock(T0))
@@ -154,7 +144,7 @@ def test_configured_schedule_and_attempts_are_used(db_engine: sa.Engine) -> None
 
 
 def test_unexpected_lookup_error_goes_to_the_retry_policy(db_engine: sa.Engine) -> None:
-    enqueue(db_engine, ["甲公司"])
+    insert_requests(db_engine, ["甲公司"])
     finder = FakeFinder(default=KeyError("甲公司"))
     process_enrichment_queue(db_engine, finder, cache=None)
     request = rows(db_engine)["甲公司"]
@@ -163,7 +153,7 @@ def test_unexpected_lookup_error_goes_to_the_retry_policy(db_engine: sa.Engine) 
 
 def test_auth_error_stops_the_run_with_attempts_unchanged(db_engine: sa.Engine) -> None:
     names = [f"公司{i}" for i in range(6)]
-    enqueue(db_engine, names, attempts=1)
+    insert_requests(db_engine, names, attempts=1)
     finder = FakeFinder({"公司0": info("C0"), "公司1": EqcAuthError(status_code=401)})
     stats = process_enrichment_queue(db_engine, finder, batch_size=3, cache=None)
     result = rows(db_engine)
@@ -177,7 +167,7 @@ def test_auth_error_stops_the_run_with_attempts_unchanged(db_engine: sa.Engine) 
 
 def test_auth_error_under_concurrency_leaves_nothing_processing(db_engine: sa.Engine) -> None:
     names = [f"公司{i:02d}" for i in range(40)]
-    enqueue(db_engine, names)
+    insert_requests(db_engine, names)
     finder = FakeFinder({"公司05": EqcAuthError(status_code=401)}, default=info("C"))
     stats = process_enrichment_queue(db_engine, finder, batch_size=40, concurrency=4, cache=None)
     statuses = [r.status for r in rows(db_engine).values()]
@@ -188,7 +178,7 @@ def test_auth_error_under_concurrency_leaves_nothing_processing(db_engine: sa.En
 
 
 def test_max_requests_caps_the_claims(db_engine: sa.Engine) -> None:
-    enqueue(db_engine, [f"公司{i}" for i in range(10)])
+    insert_requests(db_engine, [f"公司{i}" for i in range(10)])
     stats = process_enrichment_queue(
         db_engine, FakeFinder(), batch_size=3, max_requests=4, cache=None
     )
@@ -197,7 +187,7 @@ def test_max_requests_caps_the_claims(db_engine: sa.Engine) -> None:
 
 
 def test_stop_event_finishes_in_flight_and_releases_the_rest(db_engine: sa.Engine) -> None:
-    enqueue(db_engine, [f"公司{i}" for i in range(5)])
+    insert_requests(db_engine, [f"公司{i}" for i in range(5)])
     stop = threading.Event()
     finder = FakeFinder(default=info("C"))
     finder.before = lambda name: stop.set() if name == "公司1" else None
@@ -208,7 +198,7 @@ def test_stop_event_finishes_in_flight_and_releases_the_rest(db_engine: sa.Engin
 
 
 def test_expired_leases_are_recovered_and_processed(db_engine: sa.Engine) -> None:
-    enqueue(
+    insert_requests(
         db_engine,
         ["甲公司"],
         status="processing",
@@ -224,7 +214,7 @@ def test_expired_leases_are_recovered_and_processed(db_engine: sa.Engine) -> Non
 
 
 def test_lease_is_renewed_while_a_lookup_runs(db_engine: sa.Engine) -> None:
-    enqueue(db_engine, ["甲公司"])
+    insert_requests(db_engine, ["甲公司"])
     renewed = threading.Event()
     first_lease: list[dt.datetime] = []
 
@@ -247,7 +237,7 @@ def test_lease_is_renewed_while_a_lookup_runs(db_engine: sa.Engine) -> None:
 
 
 def test_a_worker_that_lost_its_lease_writes_nothing(db_engine: sa.Engine) -> None:
-    enqueue(db_engine, ["甲公司"])
+    insert_requests(db_engine, ["甲公司"])
     cached: list[str] = []
 
     def steal(_name: str) -> None:
@@ -265,7 +255,7 @@ def test_a_worker_that_lost_its_lease_writes_nothing(db_engine: sa.Engine) -> No
 
 
 def test_hits_are_cached_in_the_outcome_transaction(db_engine: sa.Engine) -> None:
-    enqueue(db_engine, ["甲公司", "乙公司"])
+    insert_requests(db_engine, ["甲公司", "乙公司"])
     cached: list[tuple[str, str]] = []
 
     def cache(conn: sa.Connection, name: str, company: CompanyInfo) -> None:
@@ -277,7 +267,7 @@ def test_hits_are_cached_in_the_outcome_transaction(db_engine: sa.Engine) -> Non
 
 
 def test_logs_carry_counts_and_worker_id_but_no_names(db_engine: sa.Engine) -> None:
-    enqueue(db_engine, ["甲公司", "乙公司"])
+    insert_requests(db_engine, ["甲公司", "乙公司"])
     finder = FakeFinder({"甲公司": EqcTransientError(status_code=503)})
     with capture_logs() as logs:
         process_enrichment_queue(db_engine, finder, worker_id="w-logs", cache=None)
@@ -290,7 +280,7 @@ def test_logs_carry_counts_and_worker_id_but_no_names(db_engine: sa.Engine) -> N
 def test_worker_id_is_bound_to_every_log_line(db_engine: sa.Engine) -> None:
     import structlog
 
-    enqueue(db_engine, ["甲公司"])
+    insert_requests(db_engine, ["甲公司"])
     seen: list[Any] = []
     structlog.configure(
         processors=[
@@ -321,7 +311,7 @@ def test_default_worker_ids_are_unique() -> None:
 def test_long_running_worker_polls_until_stopped(db_engine: sa.Engine) -> None:
     stop = threading.Event()
     finder = FakeFinder(default=info("C"))
-    enqueue(db_engine, ["甲公司"])
+    insert_requests(db_engine, ["甲公司"])
 
     def later_request(_name: str) -> None:
         finder.before = None
@@ -333,7 +323,7 @@ def test_long_running_worker_polls_until_stopped(db_engine: sa.Engine) -> None:
 
 
 def test_sigterm_finishes_in_flight_releases_the_rest_and_returns(db_engine: sa.Engine) -> None:
-    enqueue(db_engine, [f"公司{i}" for i in range(4)])
+    insert_requests(db_engine, [f"公司{i}" for i in range(4)])
     finder = FakeFinder(default=info("C"))
     finder.before = lambda name: os.kill(os.getpid(), signal.SIGTERM) if name == "公司0" else None
     previous = signal.getsignal(signal.SIGTERM)
@@ -346,7 +336,7 @@ def test_sigterm_finishes_in_flight_releases_the_rest_and_returns(db_engine: sa.
 
 def test_a_slow_lookup_does_not_hold_back_the_next_batch(db_engine: sa.Engine) -> None:
     names = [f"公司{i}" for i in range(6)]
-    enqueue(db_engine, names)
+    insert_requests(db_engine, names)
     later_batch_seen = threading.Event()
     waited: list[bool] = []
 
@@ -364,7 +354,7 @@ def test_a_slow_lookup_does_not_hold_back_the_next_batch(db_engine: sa.Engine) -
 
 
 def test_max_requests_is_exact_under_concurrency(db_engine: sa.Engine) -> None:
-    enqueue(db_engine, [f"公司{i:02d}" for i in range(30)])
+    insert_requests(db_engine, [f"公司{i:02d}" for i in range(30)])
     finder = FakeFinder(default=info("C"))
     stats = process_enrichment_queue(
         db_engine, finder, batch_size=3, concurrency=4, max_requests=10, cache=None
@@ -377,7 +367,7 @@ def test_max_requests_is_exact_under_concurrency(db_engine: sa.Engine) -> None:
 
 def test_a_failed_outcome_write_releases_the_claims_and_raises(db_engine: sa.Engine) -> None:
     names = [f"公司{i:02d}" for i in range(20)]
-    enqueue(db_engine, names)
+    insert_requests(db_engine, names)
 
     def cache(_conn: sa.Connection, name: str, _company: CompanyInfo) -> None:
         if name == "公司03":

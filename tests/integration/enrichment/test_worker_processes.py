@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import insert_requests, status_counts
 from work_data_hub.eqc_server.testing import EqcServerHandle, running_eqc_server
 from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.enrichment.queue_repository import QueueRepository
@@ -81,23 +82,6 @@ def finish(process: subprocess.Popen[str]) -> dict[str, Any]:
     return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def enqueue(engine: sa.Engine, names: list[str]) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            sa.insert(R),
-            [
-                {"raw_name": n, "normalized_name": n, "temp_id": f"IN{i:016d}"}
-                for i, n in enumerate(names)
-            ],
-        )
-
-
-def status_counts(engine: sa.Engine) -> dict[str, int]:
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(R.c.status, sa.func.count()).group_by(R.c.status))
-        return {str(status): int(count) for status, count in rows}
-
-
 def client(eqc: EqcServerHandle) -> EqcClient:
     return EqcClient(
         eqc.base_url,
@@ -118,7 +102,7 @@ def names_for(eqc: EqcServerHandle, hits: int, misses: int) -> list[str]:
 def test_four_worker_processes_drain_5000_requests_each_name_once(
     db_url: str, db_engine: sa.Engine, eqc: EqcServerHandle
 ) -> None:
-    enqueue(db_engine, names_for(eqc, 4_000, 1_000))
+    insert_requests(db_engine, names_for(eqc, 4_000, 1_000))
     workers = [start_worker(db_url, eqc, batch_size=100, concurrency=4) for _ in range(4)]
     results = [finish(worker) for worker in workers]
     assert status_counts(db_engine) == {"done": 5_000}
@@ -138,7 +122,7 @@ def test_four_worker_processes_drain_5000_requests_each_name_once(
 def test_killed_worker_loses_nothing_once_its_lease_expires(
     db_url: str, db_engine: sa.Engine, eqc: EqcServerHandle
 ) -> None:
-    enqueue(db_engine, names_for(eqc, 150, 50))
+    insert_requests(db_engine, names_for(eqc, 150, 50))
     eqc.faults.set(latency_ms=20)
     victim = start_worker(db_url, eqc, batch_size=100, lease_s=2)
     deadline = time.monotonic() + 60
@@ -163,7 +147,7 @@ def test_killed_worker_loses_nothing_once_its_lease_expires(
 def test_server_errors_retry_on_schedule_then_fail(
     db_engine: sa.Engine, eqc: EqcServerHandle
 ) -> None:
-    enqueue(db_engine, names_for(eqc, 3, 0))
+    insert_requests(db_engine, names_for(eqc, 3, 0))
     eqc.faults.set(error_rate=1.0, error_status=503)
     calls: list[int] = []
     with client(eqc) as finder:
@@ -191,7 +175,7 @@ def test_server_errors_retry_on_schedule_then_fail(
 def test_token_expiry_mid_run_stops_with_attempts_unchanged(
     db_engine: sa.Engine, eqc: EqcServerHandle
 ) -> None:
-    enqueue(db_engine, names_for(eqc, 0, 20))
+    insert_requests(db_engine, names_for(eqc, 0, 20))
     eqc.faults.set(token_expires_after=5)
     with client(eqc) as finder:
         stats = process_enrichment_queue(db_engine, finder, batch_size=10)
@@ -208,7 +192,7 @@ def test_token_expiry_mid_run_stops_with_attempts_unchanged(
 def test_shared_rate_limit_holds_across_three_worker_processes(
     db_url: str, db_engine: sa.Engine, eqc: EqcServerHandle
 ) -> None:
-    enqueue(db_engine, names_for(eqc, 0, 24))
+    insert_requests(db_engine, names_for(eqc, 0, 24))
     workers = [
         start_worker(db_url, eqc, batch_size=3, concurrency=2, shared_limit=5, window_s=1.0)
         for _ in range(3)
@@ -223,7 +207,7 @@ def test_shared_rate_limit_holds_across_three_worker_processes(
 @pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
 def test_one_worker_drains_a_sqlite_queue(db_engine: sa.Engine, eqc: EqcServerHandle) -> None:
     names = names_for(eqc, 60, 20)
-    enqueue(db_engine, names)
+    insert_requests(db_engine, names)
     with client(eqc) as finder:
         stats = process_enrichment_queue(db_engine, finder, batch_size=25, concurrency=4)
     assert status_counts(db_engine) == {"done": 80}

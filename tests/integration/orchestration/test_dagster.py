@@ -17,6 +17,7 @@ from dagster import (
     build_sensor_context,
 )
 
+from tests.helpers import insert_requests
 from work_data_hub.eqc_server.testing import EqcServerHandle, running_eqc_server
 from work_data_hub.infrastructure.db import tables
 from work_data_hub.orchestration import definitions as d
@@ -32,17 +33,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::dagster.BetaWarning")
 def eqc() -> Iterator[EqcServerHandle]:
     with running_eqc_server(registry_size=2_000) as handle:
         yield handle
-
-
-def enqueue(engine: sa.Engine, names: list[str], **values: Any) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            sa.insert(R),
-            [
-                {"raw_name": n, "normalized_name": n, "temp_id": f"IN{i:016d}", **values}
-                for i, n in enumerate(names)
-            ],
-        )
 
 
 def statuses(engine: sa.Engine) -> list[str]:
@@ -75,7 +65,7 @@ def test_definitions_hold_the_job_schedule_and_sensor() -> None:
 @pytest.mark.slow
 def test_job_drains_the_queue(db_url: str, db_engine: sa.Engine, eqc: EqcServerHandle) -> None:
     names = [c.full_name for c in eqc.registry.companies[:5]] + ["不存在的某某公司"]
-    enqueue(db_engine, names)
+    insert_requests(db_engine, names)
     result = d.enrichment_queue_job.execute_in_process(
         run_config=run_config(batch_size=2, concurrency=2), resources=resources(db_url, eqc)
     )
@@ -86,7 +76,7 @@ def test_job_drains_the_queue(db_url: str, db_engine: sa.Engine, eqc: EqcServerH
 
 
 def test_job_honours_max_requests(db_url: str, db_engine: sa.Engine, eqc: EqcServerHandle) -> None:
-    enqueue(db_engine, [c.full_name for c in eqc.registry.companies[10:14]])
+    insert_requests(db_engine, [c.full_name for c in eqc.registry.companies[10:14]])
     result = d.enrichment_queue_job.execute_in_process(
         run_config=run_config(max_requests=3), resources=resources(db_url, eqc)
     )
@@ -106,7 +96,7 @@ def test_job_rejects_batch_sizes_outside_1_to_500(batch_size: int) -> None:
 def test_job_fails_on_a_rejected_token_and_releases_claims(
     db_url: str, db_engine: sa.Engine, eqc: EqcServerHandle
 ) -> None:
-    enqueue(db_engine, [c.full_name for c in eqc.registry.companies[20:23]])
+    insert_requests(db_engine, [c.full_name for c in eqc.registry.companies[20:23]])
     result = d.enrichment_queue_job.execute_in_process(
         resources=resources(db_url, eqc, token="wrong-token"), raise_on_error=False
     )
@@ -122,7 +112,7 @@ def test_job_reads_eqc_settings_from_the_environment(
     monkeypatch.setenv("WDH_EQC_TOKEN", eqc.token)
     monkeypatch.setenv("WDH_EQC_RATE_LIMIT", "1000")
     monkeypatch.setenv("WDH_EQC_RATE_WINDOW_S", "1")
-    enqueue(db_engine, [eqc.registry.companies[30].full_name])
+    insert_requests(db_engine, [eqc.registry.companies[30].full_name])
     result = d.enrichment_queue_job.execute_in_process(
         resources={"database": DatabaseResource(), "eqc": EqcResource()}
     )
@@ -162,8 +152,8 @@ def test_sensor_skips_at_or_below_the_threshold(
     db_url: str, db_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("WDH_ENRICHMENT_QUEUE_THRESHOLD", "3")
-    enqueue(db_engine, [f"公司{i}" for i in range(3)])
-    enqueue(db_engine, ["later"], next_retry_at=dt.datetime(2999, 1, 1, tzinfo=dt.UTC))
+    insert_requests(db_engine, [f"公司{i}" for i in range(3)])
+    insert_requests(db_engine, ["later"], next_retry_at=dt.datetime(2999, 1, 1, tzinfo=dt.UTC))
     assert isinstance(sensor_result(db_url), SkipReason)
 
 
@@ -171,7 +161,7 @@ def test_sensor_requests_a_run_above_the_threshold(
     db_url: str, db_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("WDH_ENRICHMENT_QUEUE_THRESHOLD", "3")
-    enqueue(db_engine, [f"公司{i}" for i in range(4)])
+    insert_requests(db_engine, [f"公司{i}" for i in range(4)])
     first, second = sensor_result(db_url), sensor_result(db_url)
     assert isinstance(first, RunRequest)
     assert first.run_key is not None
@@ -185,5 +175,5 @@ def test_sensor_is_skipped_when_async_enrichment_is_disabled(
 ) -> None:
     monkeypatch.setenv("WDH_ASYNC_ENRICHMENT_ENABLED", "false")
     monkeypatch.setenv("WDH_ENRICHMENT_QUEUE_THRESHOLD", "1")
-    enqueue(db_engine, [f"公司{i}" for i in range(4)])
+    insert_requests(db_engine, [f"公司{i}" for i in range(4)])
     assert isinstance(sensor_result(db_url), SkipReason)

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
+from tests.helpers import tier_total
 from work_data_hub.infrastructure.db.tables import MatchType
 from work_data_hub.infrastructure.enrichment.company_id_resolver import CompanyIdResolver
 from work_data_hub.infrastructure.enrichment.normalizer import (
@@ -154,18 +155,6 @@ def resolve(
 
 def temp(name: str) -> str:
     return generate_temp_company_id(name, SALT)
-
-
-def tier_total(stats: ResolutionStatistics) -> int:
-    return (
-        sum(stats.yaml_hits.values())
-        + stats.db_cache_hits
-        + stats.existing_column_hits
-        + stats.eqc_sync_hits
-        + stats.temp_ids_generated
-        + stats.excluded
-        + stats.unresolved
-    )
 
 
 def test_fakes_implement_the_protocols() -> None:
