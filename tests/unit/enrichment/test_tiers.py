@@ -338,3 +338,12 @@ def test_empty_frame_gives_empty_results() -> None:
     assert tiers.cache_lookup_keys(keys, rows) == []
     assert tiers.eqc_candidates(keys, rows) == []
     assert tiers.enqueue_requests(keys, rows, tiers.temp_id_tier(keys, rows, "s").per_key) == []
+
+
+def test_hardcode_pairs_are_built_only_when_their_column_is_asked_for() -> None:
+    keys = keys_of(frame(plan=["P1"], name=["甲公司"], account=["A1"], account_name=["甲公司"]))
+    for kind in ("plan", "account", "name", "account_name", "eqc", "manual"):
+        keys.column_for(kind)
+    assert "hardcode" not in vars(keys)
+
+    assert keys.column_for("hardcode").keys.tolist() == ["P1|甲公司"]

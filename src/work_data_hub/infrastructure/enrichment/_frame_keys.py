@@ -74,6 +74,16 @@ HARDCODE_SEPARATOR = "|"
 PARALLEL_KEYS_MIN_ROWS = 100_000
 
 _MT = tables.MatchType
+#: The ``FrameKeys`` attribute holding the keys of each YAML level and match type.
+_COLUMN_OF_KIND = {
+    _MT.PLAN.value: "plan",
+    _MT.ACCOUNT.value: "account",
+    _MT.HARDCODE.value: "hardcode",
+    _MT.NAME.value: "name",
+    _MT.ACCOUNT_NAME.value: "account_name",
+    _MT.EQC.value: "name",
+    _MT.MANUAL.value: "name",
+}
 
 
 # --------------------------------------------------------------------------- values
@@ -221,16 +231,10 @@ class FrameKeys:
         return _pair_column(self.plan, self.name)
 
     def column_for(self, kind: str) -> KeyColumn:
-        """The key column behind a YAML level or a match type."""
-        if kind in (_MT.NAME, _MT.EQC, _MT.MANUAL):
-            return self.name
-        columns = {
-            _MT.PLAN.value: self.plan,
-            _MT.ACCOUNT.value: self.account,
-            _MT.HARDCODE.value: self.hardcode,
-            _MT.ACCOUNT_NAME.value: self.account_name,
-        }
-        return columns[kind]
+        """The key column behind a YAML level or a match type (the hardcode pairs are
+        built only when that column is asked for)."""
+        column: KeyColumn = getattr(self, _COLUMN_OF_KIND[kind])
+        return column
 
 
 def _code_column(series: pd.Series | None, n_rows: int) -> KeyColumn:
