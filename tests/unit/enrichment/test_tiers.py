@@ -208,7 +208,7 @@ def test_yaml_tier_marks_exclusions() -> None:
     assert sum(outcome.counts.values()) == 0
 
 
-def test_cache_lookup_keys_cover_all_match_types_once_for_open_rows() -> None:
+def test_cache_lookup_aliases_cover_all_match_types_once_for_open_rows() -> None:
     keys = keys_of(
         frame(
             plan=["P1", "P1", "P9"],
@@ -217,18 +217,16 @@ def test_cache_lookup_keys_cover_all_match_types_once_for_open_rows() -> None:
             account_name=["甲账户", "甲账户", "丙账户"],
         )
     )
-    lookup = tiers.cache_lookup_keys(keys, np.array([True, True, False]))
-    assert sorted(lookup) == sorted(
-        [
-            ("甲", "manual"),
-            ("P1", "plan"),
-            ("A1", "account"),
-            ("P1|甲", "hardcode"),
-            ("甲", "name"),
-            ("甲账户", "account_name"),
-            ("甲", "eqc"),
-        ]
-    )
+    lookup = tiers.cache_lookup_aliases(keys, np.array([True, True, False]))
+    assert lookup == {
+        "manual": ["甲"],
+        "plan": ["P1"],
+        "account": ["A1"],
+        "hardcode": ["P1|甲"],
+        "name": ["甲"],
+        "account_name": ["甲账户"],
+        "eqc": ["甲"],
+    }
 
 
 def _match(alias: str, company_id: str, match_type: str, priority: int) -> MatchResult:
@@ -251,7 +249,7 @@ def test_cache_tier_picks_lowest_priority_number_among_valid_hits() -> None:
         _match("乙", "NULL", "manual", 0),  # placeholder: ignored
         _match("乙", "name-id", "name", 4),
     ]
-    hits = tiers.cache_tier(keys, all_rows(keys), matches)
+    hits = tiers.cache_tier_ids(keys, all_rows(keys), tiers.ids_by_type(matches))
     assert tiers.ids_of(hits, 2).tolist() == ["manual-id", "name-id"]
 
 
@@ -335,7 +333,7 @@ def test_enqueue_requests_drop_nul_from_raw_name() -> None:
 def test_empty_frame_gives_empty_results() -> None:
     keys = keys_of(frame(name=[]))
     rows = all_rows(keys)
-    assert tiers.cache_lookup_keys(keys, rows) == []
+    assert tiers.cache_lookup_aliases(keys, rows) == {}
     assert tiers.eqc_candidates(keys, rows) == []
     assert tiers.enqueue_requests(keys, rows, tiers.temp_id_tier(keys, rows, "s").per_key) == []
 

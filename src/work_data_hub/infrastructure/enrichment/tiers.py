@@ -59,8 +59,6 @@ __all__ = [
     "backflow_candidates",
     "build_frame_keys",
     "cache_lookup_aliases",
-    "cache_lookup_keys",
-    "cache_tier",
     "cache_tier_ids",
     "canonical_code",
     "clean_company_id",
@@ -202,16 +200,6 @@ def yaml_tier(
 # --------------------------------------------------------------------------- tier 2: DB cache
 
 
-def cache_lookup_keys(keys: FrameKeys, unresolved: Mask) -> list[tuple[str, str]]:
-    """Every distinct ``(alias, match_type)`` of the rows still open, for one query."""
-    lookup: list[tuple[str, str]] = []
-    for match_type in CACHE_MATCH_TYPES:
-        column = keys.column_for(match_type)
-        aliases = column.keys[column.used(unresolved)].tolist()
-        lookup.extend((alias, match_type) for alias in aliases)
-    return lookup
-
-
 def cache_lookup_aliases(keys: FrameKeys, unresolved: Mask) -> dict[str, list[str]]:
     """Every distinct alias of the rows still open, per match type (the same list for
     types sharing a key column), for one ``lookup_ids`` query."""
@@ -242,11 +230,6 @@ def ids_by_type(matches: Iterable[MatchResult]) -> dict[str, dict[str, str]]:
     for match in matches:
         by_type.setdefault(match.match_type, {}).setdefault(match.alias_name, match.canonical_id)
     return by_type
-
-
-def cache_tier(keys: FrameKeys, unresolved: Mask, matches: Iterable[MatchResult]) -> list[Hits]:
-    """Tier 2: per open row, the valid cached id of the highest-priority match type."""
-    return cache_tier_ids(keys, unresolved, ids_by_type(matches))
 
 
 def cache_tier_ids(
