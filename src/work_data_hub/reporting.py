@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -293,7 +292,7 @@ def _validated_records(frame: pd.DataFrame, path: Path, first_line: int) -> list
         if not company_id or company_id.upper() in tiers.PLACEHOLDER_IDS:
             problems.append(f"line {line}: empty or placeholder company id")
             continue
-        if re.fullmatch(remap.TEMP_ID_PATTERN, company_id):
+        if tiers.is_temp_id(company_id):
             problems.append(f"line {line}: company id is a temporary id")
             continue
         if key in seen and seen[key][0] != company_id:

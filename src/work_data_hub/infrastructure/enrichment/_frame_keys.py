@@ -21,7 +21,6 @@ Pure: values in, values out. :mod:`tiers` re-exports what the resolver uses.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from work_data_hub.infrastructure.db import tables
-from work_data_hub.infrastructure.enrichment import normalizer
+from work_data_hub.infrastructure.enrichment import normalizer, types
 from work_data_hub.infrastructure.enrichment.types import ResolutionStrategy
 
 __all__ = [
@@ -62,12 +61,12 @@ Mask = npt.NDArray[np.bool_]
 Objects = npt.NDArray[np.object_]
 
 #: A YAML override value marking a known non-company: the row is excluded.
-EXCLUDED_MARKER = "__EMPTY__"
+EXCLUDED_MARKER = types.EXCLUDED_MARKER
 #: Company ids that mean "no id" (compared upper-case, after trimming).
 PLACEHOLDER_IDS = frozenset({"N", "NA", "N/A", "NONE", "NULL", "NAN"})
 #: Temporary ids (see normalization.md); they are never learned by the backflow.
-TEMP_ID_PATTERN = re.compile(r"^IN[A-Z2-7]{16}\Z")
-HARDCODE_SEPARATOR = "|"
+TEMP_ID_PATTERN = normalizer.TEMP_ID_PATTERN
+HARDCODE_SEPARATOR = types.HARDCODE_SEPARATOR
 #: From this many rows, the code columns are factorized in a second thread while the name
 #: columns are normalized: pyarrow's dictionary encoding releases the GIL, so the two
 #: overlap on a multi-core machine (a tenth to a fifth of key preparation at 1,000,000 rows).
@@ -125,7 +124,7 @@ def found(values: Objects) -> Mask:
 
 def is_temp_id(value: str) -> bool:
     """Whether ``value`` is a temporary id (``IN`` + 16 Base32 characters)."""
-    return TEMP_ID_PATTERN.match(value) is not None
+    return TEMP_ID_PATTERN.fullmatch(value) is not None
 
 
 # --------------------------------------------------------------------------- key columns

@@ -49,6 +49,7 @@ __all__ = [
     "PLACEHOLDERS",
     "PROTECTED_NAMES",
     "STATUS_MARKERS",
+    "TEMP_ID_PATTERN",
     "TEMP_ID_PREFIX",
     "generate_temp_company_id",
     "normalize_for_temp_id",
@@ -140,6 +141,8 @@ EMPTY_KEY: Final = "__empty__"
 
 TEMP_ID_PREFIX: Final = "IN"
 _BASE32_ALPHABET: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+TEMP_ID_PATTERN: Final = re.compile(f"{TEMP_ID_PREFIX}[{_BASE32_ALPHABET}]{{16}}")
+"""The shape of a temporary id; match it with ``fullmatch``."""
 
 # Step 3's characters: str.isspace() or category Cc, Cf, Cs, for Unicode 14.0.0 (Python 3.11).
 # Kept as ranges so importing the module does not scan every code point; a unit test checks

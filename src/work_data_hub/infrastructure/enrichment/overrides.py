@@ -31,7 +31,11 @@ from typing import Any
 import yaml
 
 from work_data_hub.infrastructure.enrichment import normalizer
-from work_data_hub.infrastructure.enrichment.types import YAML_LEVELS
+from work_data_hub.infrastructure.enrichment.types import (
+    EXCLUDED_MARKER,
+    HARDCODE_SEPARATOR,
+    YAML_LEVELS,
+)
 from work_data_hub.settings import Settings
 from work_data_hub.utils.logging import get_logger
 
@@ -44,7 +48,7 @@ __all__ = [
 ]
 
 #: Marks a known non-company: the row is excluded, never looked up or queued.
-EMPTY_VALUE = "__EMPTY__"
+EMPTY_VALUE = EXCLUDED_MARKER
 OVERRIDE_FILE_TEMPLATE = "company_id_overrides_{level}.yml"
 #: Larger files are refused before they are read (a real override file is a few hundred kB).
 MAX_OVERRIDE_FILE_BYTES = 8 * 1024 * 1024
@@ -100,8 +104,8 @@ def _load_level(path: Path, level: str) -> dict[str, str]:
                     f" got {_kind(names)}"
                 )
             for raw_name, value in names.items():
-                label = f"{plan}|{_text(path, raw_name)}"
-                key = f"{plan}|{_normalized(path, raw_name, label)}"
+                label = f"{plan}{HARDCODE_SEPARATOR}{_text(path, raw_name)}"
+                key = f"{plan}{HARDCODE_SEPARATOR}{_normalized(path, raw_name, label)}"
                 merged.add(key, label, _company_id(path, label, value))
     else:
         for raw_key, value in document.items():

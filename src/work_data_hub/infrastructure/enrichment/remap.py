@@ -15,12 +15,13 @@ import pandas as pd
 import sqlalchemy as sa
 
 from work_data_hub.errors import InputError
+from work_data_hub.infrastructure.enrichment import normalizer
 from work_data_hub.infrastructure.enrichment.queue_repository import QueueRepository
 
 __all__ = ["TEMP_ID_PATTERN", "RemapStatistics", "remap_temp_ids", "temp_id_mask"]
 
 #: The shape of a temporary id (see the normalization contract).
-TEMP_ID_PATTERN = r"^IN[A-Z2-7]{16}$"
+TEMP_ID_PATTERN = normalizer.TEMP_ID_PATTERN.pattern
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "EXCLUDED_MARKER",
+    "HARDCODE_SEPARATOR",
     "YAML_LEVELS",
     "CompanyInfo",
     "EnqueueResult",
@@ -29,6 +31,10 @@ __all__ = [
 
 #: YAML override levels in priority order (highest first).
 YAML_LEVELS: tuple[str, ...] = ("plan", "account", "hardcode", "name", "account_name")
+#: An override id marking a known non-company: the row is excluded, never looked up or queued.
+EXCLUDED_MARKER = "__EMPTY__"
+#: Joins plan code and normalized customer name in a ``hardcode`` key.
+HARDCODE_SEPARATOR = "|"
 
 
 @dataclass
