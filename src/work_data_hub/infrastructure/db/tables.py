@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 __all__ = [
     "MATCH_TYPE_PRIORITY",
+    "OPEN_REQUEST_PREDICATE",
     "OPEN_REQUEST_STATUSES",
     "RESOLVED_REQUEST_PREDICATE",
     "MappingSource",
@@ -94,6 +95,8 @@ def _in(column: str, values: Any) -> str:
     return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
 
+#: Requests covered by the partial unique index: at most one per normalized name.
+OPEN_REQUEST_PREDICATE = _in("status", OPEN_REQUEST_STATUSES)
 #: Requests that carry a company id for their temporary id: what ``remap`` looks up.
 RESOLVED_REQUEST_PREDICATE = (
     f"status = '{RequestStatus.DONE.value}' AND resolved_company_id IS NOT NULL"
@@ -205,8 +208,8 @@ enrichment_requests = sa.Table(
         "uq_enrichment_requests_open_normalized_name",
         "normalized_name",
         unique=True,
-        postgresql_where=sa.text(_in("status", OPEN_REQUEST_STATUSES)),
-        sqlite_where=sa.text(_in("status", OPEN_REQUEST_STATUSES)),
+        postgresql_where=sa.text(OPEN_REQUEST_PREDICATE),
+        sqlite_where=sa.text(OPEN_REQUEST_PREDICATE),
     ),
     sa.Index(None, "status", "next_retry_at"),
     # Only resolved requests are looked up by temporary id, so new requests (the bulk of

@@ -18,7 +18,6 @@ from work_data_hub.infrastructure.db.bound_batches import Columns, in_array, row
 
 __all__ = [
     "MAPPING_COLUMNS",
-    "OPEN_REQUEST_INDEX",
     "REQUEST_COLUMNS",
     "enqueue_for_enrichment",
     "insert_batch_with_conflict_check",
@@ -27,7 +26,6 @@ __all__ = [
     "upsert_company",
 ]
 
-OPEN_REQUEST_INDEX = "uq_enrichment_requests_open_normalized_name"
 REQUEST_COLUMNS: Columns = (
     ("raw_name", sa.Text()),
     ("normalized_name", sa.Text()),
@@ -142,19 +140,11 @@ def enqueue_for_enrichment(dialect: str) -> Any:
         dialect_insert(dialect)(requests)
         .from_select(["raw_name", "normalized_name", "temp_id", "created_at", "updated_at"], select)
         .on_conflict_do_nothing(
-            index_elements=[requests.c.normalized_name], index_where=open_request_predicate()
+            # The partial unique index's own predicate, as literal SQL, so ON CONFLICT
+            # infers that index: with bound values PostgreSQL could not prove at planning
+            # time that the conflict target implies the index predicate.
+            index_elements=[requests.c.normalized_name],
+            index_where=sa.text(tables.OPEN_REQUEST_PREDICATE),
         )
         .returning(requests.c.id)
     )
-
-
-def open_request_predicate() -> Any:
-    """The partial unique index's own predicate, so ``ON CONFLICT`` infers that index.
-
-    It must be literal SQL: with bound values PostgreSQL could not prove at planning time
-    that the conflict target implies the index predicate.
-    """
-    for index in tables.enrichment_requests.indexes:
-        if index.name == OPEN_REQUEST_INDEX:
-            return index.dialect_options["postgresql"]["where"]
-    raise LookupError(OPEN_REQUEST_INDEX)  # pragma: no cover - tables.py declares it
