@@ -189,8 +189,9 @@ def _open_csv(path: Path) -> FrameSource:
 
 def _open_parquet(path: Path, text_columns: tuple[str, ...]) -> FrameSource:
     try:
-        metadata = pq.ParquetFile(path).metadata
-        names = pq.read_schema(path).names
+        with pq.ParquetFile(path) as parquet:  # one read of the footer, file closed after
+            names = parquet.schema_arrow.names
+            total_rows = parquet.metadata.num_rows
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"cannot read {path.name}: {type(exc).__name__}") from exc
     return FrameSource(
@@ -198,7 +199,7 @@ def _open_parquet(path: Path, text_columns: tuple[str, ...]) -> FrameSource:
         format=FileFormat.PARQUET,
         columns=_check_columns(names, path.name),
         text_columns=text_columns,
-        total_rows=metadata.num_rows,
+        total_rows=total_rows,
     )
 
 
@@ -279,7 +280,8 @@ class FrameWriter:
                     mode="a" if self._started else "w",
                     header=not self._started,
                     index=False,
-                    encoding=self.encoding if not self._started else _no_bom(self.encoding),
+                    # UTF-8 goes through the arrow writer above: no byte-order mark here.
+                    encoding=self.encoding,
                 )
             elif self.format is FileFormat.PARQUET:
                 table = pa.Table.from_pandas(frame, preserve_index=False)
@@ -342,11 +344,6 @@ class FrameWriter:
         if self._csv is not None:
             self._csv.close()
             self._handle.close()
-
-
-def _no_bom(encoding: str) -> str:
-    # Appending must not write a second byte-order mark in the middle of the file.
-    return "utf-8" if encoding == "utf-8-sig" else encoding
 
 
 def open_writer(
