@@ -81,6 +81,11 @@ class SampleConfig:
     #: Share of rows spelled in a variant form rather than the official name.
     variant_ratio: float = 0.5
 
+    @property
+    def companies(self) -> int:
+        """How many distinct companies the file holds."""
+        return max(20, int(self.rows * self.company_ratio))
+
 
 def company_names(count: int, seed: int = 7) -> list[str]:
     """``count`` distinct official company names, the same for the same seed."""
@@ -139,7 +144,7 @@ def iter_frames(
     first plans are collective plans shared by many employers, as in real files.
     """
     rng = random.Random(config.seed)  # noqa: S311 - sample data, not secrets
-    companies = max(20, int(config.rows * config.company_ratio))
+    companies = config.companies
     official = list(names)[:companies] if names else company_names(companies, config.seed)
     companies = len(official)
     spellings: list[list[str]] = [[n, *name_variants(n, rng)] for n in official]

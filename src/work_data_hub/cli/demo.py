@@ -123,7 +123,6 @@ def run_demo(
     workdir.mkdir(parents=True)
     database_url = f"sqlite:///{workdir / 'demo.sqlite3'}"
     config = sample_data.SampleConfig(rows=rows, seed=seed)
-    companies = max(20, int(rows * config.company_ratio))
     with running_eqc_server(registry_size=DEMO_REGISTRY_SIZE, seed=seed) as eqc:
         demo_settings = dataclasses.replace(
             settings,
@@ -135,7 +134,7 @@ def run_demo(
             eqc_rate_window_s=1.0,
         )
         registry = [(c.full_name, c.company_id) for c in eqc.registry.companies]
-        names, ids = _demo_companies(registry, companies, seed)
+        names, ids = _demo_companies(registry, config.companies, seed)
         sample_path = sample_data.write_sample_file(
             workdir / "annuity_2024_06.csv", config, names=names, ids=ids
         )
@@ -161,8 +160,8 @@ def _run_steps(
     strategy = _pipeline.build_strategy(
         source.columns, {}, source_name=sample_path.name, sync_budget=sync_budget
     )
-    resolved_path = sample_path.with_name(f"{sample_path.stem}.resolved.csv")
-    remapped_path = sample_path.with_name(f"{sample_path.stem}.remapped.csv")
+    resolved_path = _pipeline.default_output_path(sample_path, "resolved")
+    remapped_path = _pipeline.default_output_path(sample_path, "remapped")
     client = _eqc.make_client(settings, "the demo")
     with client:
         first = _pipeline.resolve_file(
@@ -176,10 +175,10 @@ def _run_steps(
         stats = worker.process_enrichment_queue(engine, client, concurrency=concurrency)
     _pipeline.remap_file(engine, frames.open_source(resolved_path), remapped_path)
     # Next month's file: the same customers, now found in the mapping cache.
-    second_path = sample_path.with_name(f"{sample_path.stem}.next_run.csv")
+    second_path = _pipeline.default_output_path(sample_path, "next_run")
     second = _pipeline.resolve_file(
         engine,
-        frames.open_source(sample_path),
+        source,
         second_path,
         dataclasses.replace(strategy, sync_lookup_budget=0, use_enrichment_service=False),
         salt=settings.alias_salt,
