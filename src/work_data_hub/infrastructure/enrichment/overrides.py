@@ -144,7 +144,8 @@ def _read_yaml(path: Path) -> Any:
     size = path.stat().st_size
     if size > MAX_OVERRIDE_FILE_BYTES:
         raise ValueError(f"{path}: file has {size} bytes, more than {MAX_OVERRIDE_FILE_BYTES}")
-    data = path.read_bytes()[: MAX_OVERRIDE_FILE_BYTES + 1]
+    with path.open("rb") as handle:  # bounded even if the file grows after stat()
+        data = handle.read(MAX_OVERRIDE_FILE_BYTES + 1)
     if len(data) > MAX_OVERRIDE_FILE_BYTES:  # pragma: no cover - grew after stat()
         raise ValueError(f"{path}: file has more than {MAX_OVERRIDE_FILE_BYTES} bytes")
     try:
