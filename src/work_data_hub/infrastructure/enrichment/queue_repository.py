@@ -288,15 +288,6 @@ def _chunks(values: Sequence[_T], size: int) -> Iterable[Sequence[_T]]:
         yield values[start : start + size]
 
 
-def _as_utc(value: Any) -> dt.datetime | None:
-    # Aggregates (min/max) lose the column type, so SQLite hands back naive text.
-    if value is None:
-        return None
-    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-    assert isinstance(moment, dt.datetime)
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-
-
 class QueueRepository:
     """Queue statements on a caller-owned connection (never begins or commits)."""
 
@@ -374,14 +365,16 @@ class QueueRepository:
 
     def oldest_pending_age(self, now: dt.datetime) -> dt.timedelta | None:
         """How long the oldest pending request has waited, or ``None`` when none is pending."""
-        oldest = _as_utc(self._execute(_oldest_pending_stmt()).scalar_one())
+        # min() keeps the column's type, so the value comes back aware and in UTC.
+        oldest: dt.datetime | None = self._execute(_oldest_pending_stmt()).scalar_one()
         if oldest is None:
             return None
         return max(now - oldest, dt.timedelta(0))
 
     def next_retry_at(self, now: dt.datetime) -> dt.datetime | None:
         """When the next postponed request becomes due, or ``None``."""
-        return _as_utc(self._execute(_next_retry_stmt(now)).scalar_one())
+        moment: dt.datetime | None = self._execute(_next_retry_stmt(now)).scalar_one()
+        return moment
 
     def retry_failed(self, now: dt.datetime) -> int:
         """Reopen failed requests with fresh attempts; returns how many were reopened."""
@@ -419,7 +412,7 @@ class QueueRepository:
                 normalized_name=str(row.normalized_name),
                 raw_name=str(row.raw_name),
                 temp_id=str(row.temp_id),
-                first_seen=_as_utc(row.first_seen) or dt.datetime.min.replace(tzinfo=dt.UTC),
+                first_seen=row.first_seen,
                 requests=int(row.requests),
             )
             for row in self._execute(_unknown_requests_stmt())
