@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine
 
 from work_data_hub.errors import ConfigError
+from work_data_hub.infrastructure.db import tables
 
 __all__ = [
     "ENTERPRISE_SCHEMA",
@@ -26,7 +27,8 @@ __all__ = [
     "normalize_url",
 ]
 
-ENTERPRISE_SCHEMA = "enterprise"
+#: The schema the tables live in; SQLite maps it onto its main database.
+ENTERPRISE_SCHEMA = tables.SCHEMA
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
