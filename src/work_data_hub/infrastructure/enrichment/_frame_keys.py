@@ -225,6 +225,15 @@ class FrameKeys:
     raw_names: RawNames
 
     @cached_property
+    def existing_ids(self) -> Objects:
+        """Per distinct key of the existing column, its valid company id (None: not one);
+        the existing tier and the backflow both read it."""
+        per_key = np.full(len(self.existing.keys), None, dtype=object)
+        for index, value in enumerate(self.existing.keys.tolist()):
+            per_key[index] = clean_company_id(value)
+        return per_key
+
+    @cached_property
     def hardcode(self) -> KeyColumn:
         """``plan|name`` keys; built only when a tier needs them."""
         return _pair_column(self.plan, self.name)

@@ -29,6 +29,7 @@ from work_data_hub.infrastructure.enrichment.types import (
     YAML_LEVELS,
     EnqueueResult,
     EqcProviderProtocol,
+    InsertBatchResult,
     MappingRepositoryProtocol,
     ResolutionResult,
     ResolutionStatistics,
@@ -217,13 +218,12 @@ class CompanyIdResolver:
             return
         with self._tier(run, "backflow") as log_counts:
             candidates = tiers.backflow_candidates(run.keys, resolved)
-            counts = {"inserted": 0, "skipped": 0, "conflicts": candidates.in_batch_conflicts}
+            result = InsertBatchResult()
             if candidates.records:
                 with self._savepoint():
                     result = self._repository.insert_batch_with_conflict_check(candidates.records)
-                counts["inserted"] = result.inserted
-                counts["skipped"] = result.skipped
-                counts["conflicts"] += result.conflicts
+            counts = result.to_dict()
+            counts["conflicts"] += candidates.in_batch_conflicts
             run.stats.backflow_stats = counts
             log_counts.update(candidates=len(candidates.records), **counts)
 

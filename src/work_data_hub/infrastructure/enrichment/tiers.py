@@ -257,16 +257,9 @@ def cache_tier_ids(
 # --------------------------------------------------------------------------- tier 3: existing
 
 
-def _existing_ids(keys: FrameKeys) -> Objects:
-    per_key = np.full(len(keys.existing.keys), None, dtype=object)
-    for index, value in enumerate(keys.existing.keys.tolist()):
-        per_key[index] = clean_company_id(value)
-    return per_key
-
-
 def existing_tier(keys: FrameKeys, unresolved: Mask) -> Hits:
     """Tier 3: a valid value of the existing company-id column."""
-    return Hits.of(keys.existing, _existing_ids(keys), unresolved)
+    return Hits.of(keys.existing, keys.existing_ids, unresolved)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,7 +280,7 @@ def backflow_candidates(keys: FrameKeys, rows: Mask) -> BackflowCandidates:
     as an in-batch conflict. Records come in first-appearance order of their key.
     """
     existing = keys.existing
-    per_id = _existing_ids(keys)
+    per_id = keys.existing_ids
     learnable = np.asarray(
         [v is not None and not is_temp_id(v) for v in per_id.tolist()], dtype=bool
     )
