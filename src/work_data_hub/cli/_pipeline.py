@@ -197,7 +197,7 @@ def resolve_file(
         while True:
             mark = time.perf_counter()
             chunk = next(chunks, None)
-            report.add_time("read", _ms_since(mark))
+            report.add_time("read", clock.ms_since(mark, None))
             if chunk is None:
                 break
             mark = time.perf_counter()
@@ -218,7 +218,7 @@ def resolve_file(
                     use_enrichment_service=provider is not None,
                 )
                 result = resolver.resolve_batch(chunk, chunk_strategy)
-            report.add_time("resolve", _ms_since(mark))
+            report.add_time("resolve", clock.ms_since(mark, None))
             stats = result.statistics
             if conn is None:
                 offline_chunks += 1
@@ -231,7 +231,7 @@ def resolve_file(
             mark = time.perf_counter()
             tally.add(chunk[strategy.customer_name_column], result.data[strategy.output_column])
             writer.write(result.data)
-            report.add_time("write", _ms_since(mark))
+            report.add_time("write", clock.ms_since(mark, None))
             report.rows_in += len(chunk)
             report.chunks += 1
             if progress is not None:
@@ -248,7 +248,7 @@ def resolve_file(
     if strategy.sync_lookup_budget > 0 and not eqc_usable and remaining > 0:
         report.warnings.append("EQC became unavailable during the run; the rest got temporary ids")
     report.finished_at = clock.utcnow()
-    report.add_time("total", _ms_since(total_started))
+    report.add_time("total", clock.ms_since(total_started, None))
     report.write_json(report_path)
     log.info(
         "cli.file_resolved",
@@ -329,7 +329,3 @@ def remap_file(
                 progress(len(chunk))
     log.info("cli.file_remapped", rows=rows, replaced=replaced, temp_ids_left=left)
     return RemapSummary(rows=rows, temp_ids_seen=seen, replaced=replaced, temp_ids_left=left)
-
-
-def _ms_since(started: float) -> float:
-    return (time.perf_counter() - started) * 1000.0

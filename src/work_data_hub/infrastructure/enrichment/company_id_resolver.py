@@ -36,6 +36,7 @@ from work_data_hub.infrastructure.enrichment.types import (
     ResolutionStrategy,
 )
 from work_data_hub.settings import DEV_ALIAS_SALT
+from work_data_hub.utils import clock
 from work_data_hub.utils.logging import get_logger
 
 __all__ = ["TIER_NAMES", "CompanyIdResolver"]
@@ -137,7 +138,7 @@ class CompanyIdResolver:
         started = time.perf_counter()
         keys = tiers.build_frame_keys(df, strategy)
         run = _Run(keys, strategy)
-        run.stats.timings_ms["prepare"] = _ms_since(started)
+        run.stats.timings_ms["prepare"] = clock.ms_since(started)
 
         self._yaml_tier(run)
         if self._repository is not None:
@@ -155,7 +156,7 @@ class CompanyIdResolver:
         stats.enrichment_service_hits = stats.eqc_sync_hits
         data = df.copy()
         data[strategy.output_column] = run.output()
-        stats.timings_ms["total"] = _ms_since(started)
+        stats.timings_ms["total"] = clock.ms_since(started)
         _log().info(
             "resolver.batch_resolved",
             rows=stats.total_rows,
@@ -290,7 +291,7 @@ class CompanyIdResolver:
         try:
             yield counts
         except Exception as exc:
-            run.stats.timings_ms[tier] = _ms_since(started)
+            run.stats.timings_ms[tier] = clock.ms_since(started)
             run.stats.tier_errors[tier] = run.stats.tier_errors.get(tier, 0) + 1
             _log().warning(
                 "resolver.tier_failed",
@@ -300,7 +301,7 @@ class CompanyIdResolver:
                 elapsed_ms=run.stats.timings_ms[tier],
             )
         else:
-            run.stats.timings_ms[tier] = _ms_since(started)
+            run.stats.timings_ms[tier] = clock.ms_since(started)
             _log().info(
                 "resolver.tier_done",
                 tier=tier,
@@ -314,7 +315,3 @@ class CompanyIdResolver:
         connection = getattr(self._repository, "connection", None)
         begin_nested = getattr(connection, "begin_nested", None)
         return begin_nested() if callable(begin_nested) else nullcontext()
-
-
-def _ms_since(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 3)

@@ -27,6 +27,7 @@ from work_data_hub.infrastructure.enrichment.types import (
     InsertBatchResult,
     MappingRecord,
 )
+from work_data_hub.utils import clock
 from work_data_hub.utils.logging import get_logger
 
 if TYPE_CHECKING:
@@ -230,7 +231,7 @@ class EqcProvider:
                 "eqc_provider.lookup_failed",
                 error_type=type(exc).__name__,
                 status_code=exc.status_code if isinstance(exc, EqcError) else None,
-                elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+                elapsed_ms=clock.ms_since(started, 1),
             )
             return None
         if info is None:

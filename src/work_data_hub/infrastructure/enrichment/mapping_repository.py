@@ -112,7 +112,7 @@ class CompanyMappingRepository:
             "mapping_repository.lookup_done",
             keys=len(wanted),
             hits=len(found),
-            elapsed_ms=_ms_since(started),
+            elapsed_ms=clock.ms_since(started),
         )
         return found
 
@@ -154,7 +154,7 @@ class CompanyMappingRepository:
             "mapping_repository.lookup_done",
             keys=len(distinct),
             hits=sum(len(ids) for ids in found.values()),
-            elapsed_ms=_ms_since(started),
+            elapsed_ms=clock.ms_since(started),
         )
         return found
 
@@ -234,7 +234,7 @@ class CompanyMappingRepository:
                 inserted=inserted,
                 skipped=skipped,
                 conflicts=conflicts,
-                elapsed_ms=_ms_since(started),
+                elapsed_ms=clock.ms_since(started),
             )
         return InsertBatchResult(inserted=inserted, skipped=skipped, conflicts=conflicts)
 
@@ -340,7 +340,7 @@ class CompanyMappingRepository:
             requests=len(requests),
             queued=result.queued_count,
             skipped=result.skipped_count,
-            elapsed_ms=_ms_since(started),
+            elapsed_ms=clock.ms_since(started),
         )
         return result
 
@@ -476,7 +476,3 @@ def _storage_errors(operation: str) -> Iterator[None]:
 def _log() -> Any:
     # Looked up per call, so a logging configuration made after import applies.
     return get_logger(__name__)
-
-
-def _ms_since(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 3)

@@ -37,6 +37,7 @@ from work_data_hub.infrastructure.enrichment.types import (
     YAML_LEVELS,
 )
 from work_data_hub.settings import Settings
+from work_data_hub.utils import clock
 from work_data_hub.utils.logging import get_logger
 
 __all__ = [
@@ -81,7 +82,7 @@ def load_company_id_overrides(
         "overrides.loaded",
         **{level: len(entries) for level, entries in overrides.items()},
         excluded=sum(v == EMPTY_VALUE for entries in overrides.values() for v in entries.values()),
-        elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
+        elapsed_ms=clock.ms_since(started),
     )
     return overrides
 

@@ -386,7 +386,7 @@ def _execute(run: _Run, max_requests: int | None, idle_sleep_s: float | None) ->
         try:
             _drain(run, max_requests, idle_sleep_s=idle_sleep_s)
         finally:
-            run.stats.elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+            run.stats.elapsed_ms = clock.ms_since(started, 1)
         stats = run.stats
         _log().info(
             "worker.run_done",
