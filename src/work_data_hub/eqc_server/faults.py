@@ -8,7 +8,7 @@ import random
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 __all__ = ["DEFAULT_HANG_S", "FaultSwitches", "LatencyDistribution", "Rule"]
 
@@ -51,40 +51,41 @@ class FaultSwitches:
     sequence of faults every run.
     """
 
-    _FIELDS = (
-        "latency_ms",
-        "latency_max_ms",
-        "latency_distribution",
-        "error_rate",
-        "error_status",
-        "rate_429",
-        "retry_after_s",
-        "token_expires_after",
-        "hang_rate",
-        "hang_s",
-    )
+    #: Every switch with its "off" value: the start state, and what :meth:`reset` restores.
+    _DEFAULTS: ClassVar[dict[str, Any]] = {
+        "latency_ms": 0.0,
+        "latency_max_ms": None,
+        "latency_distribution": "fixed",
+        "error_rate": 0.0,
+        "error_status": 503,
+        "rate_429": 0.0,
+        "retry_after_s": 1.0,
+        "token_expires_after": None,
+        "hang_rate": 0.0,
+        "hang_s": DEFAULT_HANG_S,
+    }
+    latency_ms: float
+    latency_max_ms: float | None
+    latency_distribution: LatencyDistribution
+    error_rate: float
+    error_status: int
+    rate_429: float
+    retry_after_s: float | None
+    token_expires_after: int | None
+    hang_rate: float
+    hang_s: float
 
     def __init__(self, *, seed: int = 0, **switches: Any) -> None:
         self._lock = threading.Lock()
         self._rng = random.Random(seed)  # noqa: S311 - reproducible faults, not secrets
-        self.latency_ms = 0.0
-        self.latency_max_ms: float | None = None
-        self.latency_distribution: LatencyDistribution = "fixed"
-        self.error_rate = 0.0
-        self.error_status = 503
-        self.rate_429 = 0.0
-        self.retry_after_s: float | None = 1.0
-        self.token_expires_after: int | None = None
-        self.hang_rate = 0.0
-        self.hang_s = DEFAULT_HANG_S
         self._authorized_calls = 0
         self._rules: dict[str, Rule] = {}
         self._rule_hits: dict[str, int] = {}
-        self.set(**switches)
+        self.set(**{**self._DEFAULTS, **switches})
 
     def set(self, **switches: Any) -> None:
         """Change switches by name; unknown names raise ``ValueError``."""
-        unknown = sorted(set(switches) - set(self._FIELDS))
+        unknown = sorted(set(switches) - set(self._DEFAULTS))
         if unknown:
             raise ValueError(f"unknown fault switches: {', '.join(unknown)}")
         with self._lock:
@@ -95,18 +96,7 @@ class FaultSwitches:
 
     def reset(self) -> None:
         """All switches off, rules cleared."""
-        self.set(
-            latency_ms=0.0,
-            latency_max_ms=None,
-            latency_distribution="fixed",
-            error_rate=0.0,
-            error_status=503,
-            rate_429=0.0,
-            retry_after_s=1.0,
-            token_expires_after=None,
-            hang_rate=0.0,
-            hang_s=DEFAULT_HANG_S,
-        )
+        self.set(**self._DEFAULTS)
         self.clear_rules()
 
     def add_rule(self, key: str, rule: Rule | None = None, **fields: Any) -> None:
@@ -123,7 +113,7 @@ class FaultSwitches:
     def snapshot(self) -> dict[str, Any]:
         """Current switch values (for display)."""
         with self._lock:
-            return {name: getattr(self, name) for name in self._FIELDS}
+            return {name: getattr(self, name) for name in self._DEFAULTS}
 
     # -- decisions, each under the lock -------------------------------------------------
 

@@ -201,10 +201,6 @@ class Registry:
         """The company whose current full name equals ``name`` (folded), or ``None``."""
         return self._by_name.get(fold_name(name))
 
-    def pinyin_of(self, text: str) -> str | None:
-        """Pinyin of ``text`` (letters only) if every CJK character is known, else ``None``."""
-        return pinyin_of(text)
-
     def homophone_variant(self, company: Company) -> str | None:
         """A different spelling of ``company``'s name that sounds the same, if one exists."""
         for position, ch in enumerate(company.full_name):
@@ -264,7 +260,7 @@ class Registry:
                 add(company, MATCH_FUZZY)
             for company in self._names_inside(folded):
                 add(company, MATCH_FUZZY)
-        spoken = self.pinyin_of(folded)
+        spoken = pinyin_of(folded)
         if spoken:
             for company in self._by_pinyin.get(spoken, ()):
                 add(company, MATCH_PINYIN)
@@ -403,7 +399,7 @@ def _index(companies: list[Company], seed: int) -> Registry:
         companies=tuple(companies),
         seed=seed,
         _by_id={c.company_id: c for c in companies},
-        _by_name={fold_name(c.full_name): c for c in companies},
+        _by_name=dict(zip(folded_names, companies, strict=True)),
         _by_alias=by_alias,
         _by_pinyin={key: tuple(value) for key, value in by_pinyin.items()},
         _haystack=haystack,

@@ -197,8 +197,8 @@ class EqcProvider:
         with self._lock:
             return {
                 "budget": self._budget,
-                "consumed": self._budget - self._remaining,
-                "remaining_budget": 0 if self._disabled else self._remaining,
+                "consumed": self.consumed,
+                "remaining_budget": self.remaining_budget,
                 "hits": self.hits,
                 "misses": self.misses,
                 "errors": self.errors,

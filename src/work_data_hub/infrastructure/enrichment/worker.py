@@ -460,7 +460,6 @@ def run_worker(
     database (restart, killed session) is counted in ``database_errors``, its claims are
     given back, and the worker tries again after the same pause.
     """
-    stop = stop_event or threading.Event()
     options = _options(
         engine,
         finder,
@@ -469,9 +468,9 @@ def run_worker(
         concurrency=concurrency,
         lease=lease,
         retry=retry,
-        stop_event=stop,
+        stop_event=stop_event,
         cache=cache,
         now=now,
     )
-    with _worker_runtime.stop_on_signals(stop):
+    with _worker_runtime.stop_on_signals(options.stop_event):
         return _execute(_Run(options), None, idle_sleep_s)
