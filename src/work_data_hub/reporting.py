@@ -39,6 +39,7 @@ from work_data_hub.io import frames
 __all__ = [
     "IMPORT_ID_COLUMNS",
     "IMPORT_NAME_COLUMNS",
+    "MAPPING_COLUMNS",
     "UNKNOWN_COLUMNS",
     "ImportResult",
     "RunReport",
@@ -53,6 +54,8 @@ __all__ = [
 ]
 
 UNKNOWN_COLUMNS = ("company_name", "temporary_id", "first_seen", "occurrence_count")
+#: Columns of a mapping export, named after the ``MatchResult`` fields they hold.
+MAPPING_COLUMNS = ("alias_name", "canonical_id", "match_type", "priority", "source", "confidence")
 #: Accepted headers of a reviewed file, first match wins.
 IMPORT_NAME_COLUMNS = ("company_name", "客户名称", "name")
 IMPORT_ID_COLUMNS = ("company_id", "公司代码", "canonical_id")
@@ -341,11 +344,4 @@ def export_mappings(
         repository = CompanyMappingRepository(conn)
         kinds = list(match_types) if match_types is not None else None
         for match in repository.list_mappings(kinds):
-            yield {
-                "alias_name": match.alias_name,
-                "canonical_id": match.canonical_id,
-                "match_type": match.match_type,
-                "priority": match.priority,
-                "source": match.source,
-                "confidence": match.confidence,
-            }
+            yield {column: getattr(match, column) for column in MAPPING_COLUMNS}

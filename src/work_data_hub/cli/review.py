@@ -103,7 +103,7 @@ def export_mappings(
             f"unknown match type(s): {', '.join(unknown)}", param_hint="--match-type"
         )
     settings = load_settings()
-    columns = ["alias_name", "canonical_id", "match_type", "priority", "source", "confidence"]
+    columns = list(reporting.MAPPING_COLUMNS)
     with open_engine(settings) as engine:
         rows = reporting.export_mappings(engine, match_type or None)
         if output is None:
