@@ -21,8 +21,10 @@ import sqlalchemy as sa
 from work_data_hub.infrastructure.db import tables
 
 __all__ = [
+    "DEFAULT_GUARD_S",
     "DEFAULT_MAX_REQUESTS",
     "DEFAULT_WINDOW_S",
+    "DatabaseRateLimiter",
     "InProcessRateLimiter",
     "RateLimiter",
 ]
@@ -51,6 +53,24 @@ class RateLimiter(Protocol):
         ``False`` without taking one. ``None`` waits as long as needed.
         """
         ...
+
+
+def _acquire(
+    try_take: Callable[[], float],
+    clock: Callable[[], float],
+    sleep: Callable[[float], object],
+    timeout: float | None,
+) -> bool:
+    """Take a slot, sleeping while the window is full; False as soon as the next free slot
+    lies beyond ``timeout``. ``try_take`` returns 0.0 or the seconds until a slot frees up."""
+    deadline = None if timeout is None else clock() + max(0.0, timeout)
+    while True:
+        wait = try_take()
+        if wait <= 0.0:
+            return True
+        if deadline is not None and deadline - clock() < wait:
+            return False
+        sleep(wait)
 
 
 class InProcessRateLimiter:
@@ -89,17 +109,7 @@ class InProcessRateLimiter:
 
     def acquire(self, timeout: float | None = None) -> bool:
         """See :meth:`RateLimiter.acquire`."""
-        deadline = None if timeout is None else self._clock() + max(0.0, timeout)
-        while True:
-            now = self._clock()
-            wait = self._try_take(now)
-            if wait <= 0.0:
-                return True
-            if deadline is not None:
-                remaining = deadline - now
-                if remaining < wait:
-                    return False
-            self._sleep(wait)
+        return _acquire(lambda: self._try_take(self._clock()), self._clock, self._sleep, timeout)
 
     def in_window(self) -> int:
         """How many slots are taken in the current window (for statistics and tests)."""
@@ -198,16 +208,7 @@ class DatabaseRateLimiter:
 
     def acquire(self, timeout: float | None = None) -> bool:
         """See :meth:`RateLimiter.acquire`."""
-        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
-        while True:
-            wait = self._try_take()
-            if wait <= 0.0:
-                return True
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining < wait:
-                    return False
-            self._sleep(wait)
+        return _acquire(self._try_take, time.monotonic, self._sleep, timeout)
 
     def in_window(self) -> int:
         """How many slots are taken in the current window, across all processes."""
@@ -215,6 +216,3 @@ class DatabaseRateLimiter:
             since = self._now(conn) - self._span
             count, _oldest = conn.execute(_window_stmt(self.bucket, since)).one()
             return int(count)
-
-
-__all__ += ["DEFAULT_GUARD_S", "DatabaseRateLimiter"]
