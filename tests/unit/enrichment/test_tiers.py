@@ -208,27 +208,6 @@ def test_yaml_tier_marks_exclusions() -> None:
     assert sum(outcome.counts.values()) == 0
 
 
-def test_cache_lookup_aliases_cover_all_match_types_once_for_open_rows() -> None:
-    keys = keys_of(
-        frame(
-            plan=["P1", "P1", "P9"],
-            account=["A1", "A1", "A9"],
-            name=["甲", "甲", "丙"],
-            account_name=["甲账户", "甲账户", "丙账户"],
-        )
-    )
-    lookup = tiers.cache_lookup_aliases(keys, np.array([True, True, False]))
-    assert lookup == {
-        "manual": ["甲"],
-        "plan": ["P1"],
-        "account": ["A1"],
-        "hardcode": ["P1|甲"],
-        "name": ["甲"],
-        "account_name": ["甲账户"],
-        "eqc": ["甲"],
-    }
-
-
 def _match(alias: str, company_id: str, match_type: str, priority: int) -> MatchResult:
     return MatchResult(
         alias_name=alias,
