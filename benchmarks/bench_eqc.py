@@ -34,8 +34,8 @@ from _scratch import scratch_database
 from work_data_hub.eqc_server.registry import build_registry
 from work_data_hub.eqc_server.testing import EqcServerHandle, running_eqc_server
 from work_data_hub.infrastructure.db.engine import create_engine
-from work_data_hub.infrastructure.enrichment.eqc_provider import EqcProvider
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
+from work_data_hub.infrastructure.enrichment.resolve.eqc_provider import EqcProvider
 from work_data_hub.infrastructure.eqc.client import EqcClient
 from work_data_hub.infrastructure.eqc.rate_limit import InProcessRateLimiter
 

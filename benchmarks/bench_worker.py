@@ -42,7 +42,7 @@ from work_data_hub.eqc_server.registry import build_registry
 from work_data_hub.eqc_server.testing import running_eqc_server
 from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.db.engine import create_engine
-from work_data_hub.infrastructure.enrichment.worker import process_enrichment_queue
+from work_data_hub.infrastructure.enrichment.queue.worker import process_enrichment_queue
 from work_data_hub.infrastructure.eqc.client import EqcClient, EqcClientConfig
 from work_data_hub.infrastructure.eqc.rate_limit import DatabaseRateLimiter, InProcessRateLimiter
 

@@ -30,9 +30,11 @@ import sqlalchemy as sa
 
 from work_data_hub.errors import InputError
 from work_data_hub.infrastructure.db import tables
-from work_data_hub.infrastructure.enrichment import normalizer, remap, tiers
+from work_data_hub.infrastructure.enrichment import normalizer
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
-from work_data_hub.infrastructure.enrichment.queue_repository import QueueRepository
+from work_data_hub.infrastructure.enrichment.queue import remap
+from work_data_hub.infrastructure.enrichment.queue.repository import QueueRepository
+from work_data_hub.infrastructure.enrichment.resolve import tiers
 from work_data_hub.infrastructure.enrichment.types import MappingRecord, ResolutionStatistics
 from work_data_hub.io import frames
 

@@ -19,8 +19,8 @@ from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.enrichment import normalizer
 from work_data_hub.infrastructure.enrichment.company_id_resolver import CompanyIdResolver
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
+from work_data_hub.infrastructure.enrichment.queue.worker import process_enrichment_queue
 from work_data_hub.infrastructure.enrichment.types import CompanyInfo
-from work_data_hub.infrastructure.enrichment.worker import process_enrichment_queue
 
 from .conftest import request_rows
 

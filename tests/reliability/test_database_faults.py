@@ -24,14 +24,14 @@ from work_data_hub.infrastructure.db.engine import create_engine
 from work_data_hub.infrastructure.enrichment import normalizer
 from work_data_hub.infrastructure.enrichment.company_id_resolver import CompanyIdResolver
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
-from work_data_hub.infrastructure.enrichment.types import (
-    CompanyInfo,
-    EnqueueResult,
-)
-from work_data_hub.infrastructure.enrichment.worker import (
+from work_data_hub.infrastructure.enrichment.queue.worker import (
     LeaseConfig,
     process_enrichment_queue,
     run_worker,
+)
+from work_data_hub.infrastructure.enrichment.types import (
+    CompanyInfo,
+    EnqueueResult,
 )
 from work_data_hub.io import frames
 

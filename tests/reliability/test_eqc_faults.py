@@ -19,12 +19,12 @@ import sqlalchemy as sa
 from tests.helpers import insert_requests, status_counts
 from work_data_hub.eqc_server.testing import EqcServerHandle, running_eqc_server
 from work_data_hub.infrastructure.enrichment.company_id_resolver import CompanyIdResolver
-from work_data_hub.infrastructure.enrichment.eqc_provider import EqcProvider
-from work_data_hub.infrastructure.enrichment.types import ResolutionStrategy
-from work_data_hub.infrastructure.enrichment.worker import (
+from work_data_hub.infrastructure.enrichment.queue.worker import (
     WorkerRunStats,
     process_enrichment_queue,
 )
+from work_data_hub.infrastructure.enrichment.resolve.eqc_provider import EqcProvider
+from work_data_hub.infrastructure.enrichment.types import ResolutionStrategy
 from work_data_hub.infrastructure.eqc.client import EqcClient, EqcClientConfig
 from work_data_hub.infrastructure.eqc.rate_limit import InProcessRateLimiter
 

@@ -23,7 +23,7 @@ from work_data_hub.infrastructure.db.engine import create_engine
 from work_data_hub.infrastructure.enrichment import normalizer
 from work_data_hub.infrastructure.enrichment.company_id_resolver import CompanyIdResolver
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
-from work_data_hub.infrastructure.enrichment.overrides import load_company_id_overrides
+from work_data_hub.infrastructure.enrichment.resolve.overrides import load_company_id_overrides
 from work_data_hub.io import frames
 
 from .conftest import request_rows

@@ -20,12 +20,13 @@ from work_data_hub.cli.app import app
 from work_data_hub.eqc_server.testing import running_eqc_server
 from work_data_hub.infrastructure.db import migrate
 from work_data_hub.infrastructure.db.engine import create_engine
-from work_data_hub.infrastructure.enrichment import normalizer, remap
+from work_data_hub.infrastructure.enrichment import normalizer
 from work_data_hub.infrastructure.enrichment.company_id_resolver import CompanyIdResolver
-from work_data_hub.infrastructure.enrichment.eqc_provider import EqcProvider
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
+from work_data_hub.infrastructure.enrichment.queue import remap
+from work_data_hub.infrastructure.enrichment.queue.worker import process_enrichment_queue
+from work_data_hub.infrastructure.enrichment.resolve.eqc_provider import EqcProvider
 from work_data_hub.infrastructure.enrichment.types import ResolutionStrategy
-from work_data_hub.infrastructure.enrichment.worker import process_enrichment_queue
 from work_data_hub.infrastructure.eqc.client import EqcClient, EqcClientConfig
 from work_data_hub.infrastructure.eqc.rate_limit import InProcessRateLimiter
 

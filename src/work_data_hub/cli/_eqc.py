@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from work_data_hub.cli._context import require_eqc
 from work_data_hub.cli._pipeline import ProviderFactory
-from work_data_hub.infrastructure.enrichment.eqc_provider import EqcProvider
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
+from work_data_hub.infrastructure.enrichment.resolve.eqc_provider import EqcProvider
 from work_data_hub.infrastructure.enrichment.types import EqcProviderProtocol
 from work_data_hub.infrastructure.eqc import rate_limit
 from work_data_hub.infrastructure.eqc.client import EqcClient

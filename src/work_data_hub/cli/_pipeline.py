@@ -20,9 +20,9 @@ import sqlalchemy as sa
 
 from work_data_hub import reporting
 from work_data_hub.errors import InputError
-from work_data_hub.infrastructure.enrichment import remap
 from work_data_hub.infrastructure.enrichment.company_id_resolver import CompanyIdResolver
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
+from work_data_hub.infrastructure.enrichment.queue import remap
 from work_data_hub.infrastructure.enrichment.types import (
     EqcProviderProtocol,
     ResolutionStrategy,

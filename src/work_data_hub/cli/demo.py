@@ -25,7 +25,8 @@ from work_data_hub.cli._context import load_settings, warn_if_dev_salt
 from work_data_hub.eqc_server.testing import running_eqc_server
 from work_data_hub.infrastructure.db import engine as db_engine
 from work_data_hub.infrastructure.db import migrate
-from work_data_hub.infrastructure.enrichment import queue_admin, remap, worker
+from work_data_hub.infrastructure.enrichment.queue import admin as queue_admin
+from work_data_hub.infrastructure.enrichment.queue import remap, worker
 from work_data_hub.io import frames
 from work_data_hub.settings import Settings
 from work_data_hub.utils import clock

@@ -11,7 +11,8 @@ from work_data_hub.cli import _eqc
 from work_data_hub.cli._console import info, print_json, print_table, warn
 from work_data_hub.cli._context import load_settings, open_engine
 from work_data_hub.infrastructure.db import tables
-from work_data_hub.infrastructure.enrichment import queue_admin, worker
+from work_data_hub.infrastructure.enrichment.queue import admin as queue_admin
+from work_data_hub.infrastructure.enrichment.queue import worker
 from work_data_hub.utils import clock
 
 __all__ = ["app", "parse_age"]

@@ -13,7 +13,7 @@ from work_data_hub.cli import _eqc, _pipeline
 from work_data_hub.cli._console import info, print_json, print_table, progress, warn
 from work_data_hub.cli._context import load_settings, open_engine, warn_if_dev_salt
 from work_data_hub.errors import InputError, StorageError
-from work_data_hub.infrastructure.enrichment.overrides import load_company_id_overrides
+from work_data_hub.infrastructure.enrichment.resolve.overrides import load_company_id_overrides
 from work_data_hub.infrastructure.enrichment.types import ResolutionStrategy
 from work_data_hub.io import frames
 

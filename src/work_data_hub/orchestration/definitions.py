@@ -23,7 +23,8 @@ from dagster import (
 )
 from pydantic import Field
 
-from work_data_hub.infrastructure.enrichment import queue_repository, worker
+from work_data_hub.infrastructure.enrichment.queue import repository as queue_repository
+from work_data_hub.infrastructure.enrichment.queue import worker
 from work_data_hub.orchestration.resources import DatabaseResource, EqcResource, load_settings
 from work_data_hub.utils import clock
 

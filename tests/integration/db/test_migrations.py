@@ -168,7 +168,7 @@ def test_remap_lookup_can_use_the_partial_temp_id_index_in_a_generic_plan(
 ) -> None:
     """The statement carries the index predicate as literal SQL, so even a prepared
     statement's generic plan (PostgreSQL) can prove the partial index applies."""
-    from work_data_hub.infrastructure.enrichment.queue_repository import (
+    from work_data_hub.infrastructure.enrichment.queue.repository import (
         _resolved_temp_ids_stmt,
     )
 

@@ -12,9 +12,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from work_data_hub.errors import StorageError
 from work_data_hub.infrastructure.db import tables
-from work_data_hub.infrastructure.enrichment import queue_admin
-from work_data_hub.infrastructure.enrichment import queue_repository as qr
-from work_data_hub.infrastructure.enrichment.queue_repository import QueueRepository
+from work_data_hub.infrastructure.enrichment.queue import admin as queue_admin
+from work_data_hub.infrastructure.enrichment.queue import repository as qr
+from work_data_hub.infrastructure.enrichment.queue.repository import QueueRepository
 
 NOW = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
 LEASE = dt.timedelta(minutes=5)

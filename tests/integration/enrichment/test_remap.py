@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from work_data_hub.errors import InputError
 from work_data_hub.infrastructure.db import tables
-from work_data_hub.infrastructure.enrichment.queue_repository import QueueRepository
-from work_data_hub.infrastructure.enrichment.remap import remap_temp_ids
+from work_data_hub.infrastructure.enrichment.queue.remap import remap_temp_ids
+from work_data_hub.infrastructure.enrichment.queue.repository import QueueRepository
 
 R = tables.enrichment_requests
 T_DONE = "INAAAAAAAAAAAAAAAA"

@@ -8,9 +8,9 @@ import sqlalchemy as sa
 
 from work_data_hub.eqc_server.testing import running_eqc_server
 from work_data_hub.infrastructure.enrichment.company_id_resolver import CompanyIdResolver
-from work_data_hub.infrastructure.enrichment.eqc_provider import EqcProvider
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
 from work_data_hub.infrastructure.enrichment.normalizer import normalize_for_temp_id
+from work_data_hub.infrastructure.enrichment.resolve.eqc_provider import EqcProvider
 from work_data_hub.infrastructure.enrichment.types import ResolutionStrategy
 from work_data_hub.infrastructure.eqc.client import SEARCH_PATH, EqcClient
 from work_data_hub.infrastructure.eqc.rate_limit import InProcessRateLimiter

@@ -17,14 +17,14 @@ from structlog.testing import capture_logs
 from tests.helpers import insert_requests
 from work_data_hub.errors import EqcAuthError, EqcTransientError, StorageError
 from work_data_hub.infrastructure.db import tables
-from work_data_hub.infrastructure.enrichment import worker as worker_module
-from work_data_hub.infrastructure.enrichment.retry_policy import RetryConfig
-from work_data_hub.infrastructure.enrichment.types import CompanyInfo
-from work_data_hub.infrastructure.enrichment.worker import (
+from work_data_hub.infrastructure.enrichment.queue import worker as worker_module
+from work_data_hub.infrastructure.enrichment.queue.retry import RetryConfig
+from work_data_hub.infrastructure.enrichment.queue.worker import (
     LeaseConfig,
     process_enrichment_queue,
     run_worker,
 )
+from work_data_hub.infrastructure.enrichment.types import CompanyInfo
 
 R = tables.enrichment_requests
 T0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)

@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from tests.helpers import insert_requests, status_counts
 from work_data_hub.eqc_server.testing import EqcServerHandle, running_eqc_server
 from work_data_hub.infrastructure.db import tables
-from work_data_hub.infrastructure.enrichment.queue_repository import QueueRepository
-from work_data_hub.infrastructure.enrichment.worker import process_enrichment_queue
+from work_data_hub.infrastructure.enrichment.queue.repository import QueueRepository
+from work_data_hub.infrastructure.enrichment.queue.worker import process_enrichment_queue
 from work_data_hub.infrastructure.eqc.client import EqcClient, EqcClientConfig
 from work_data_hub.infrastructure.eqc.rate_limit import InProcessRateLimiter
 from work_data_hub.utils.clock import utcnow
@@ -33,7 +33,9 @@ ON_POSTGRESQL = pytest.mark.parametrize("dialect", ["postgresql"], indirect=True
 CHILD = """
 import datetime as dt, json, os, sys
 from work_data_hub.infrastructure.db.engine import create_engine
-from work_data_hub.infrastructure.enrichment.worker import LeaseConfig, process_enrichment_queue
+from work_data_hub.infrastructure.enrichment.queue.worker import (
+    LeaseConfig, process_enrichment_queue,
+)
 from work_data_hub.infrastructure.eqc.client import EqcClient, EqcClientConfig
 from work_data_hub.infrastructure.eqc.rate_limit import DatabaseRateLimiter, InProcessRateLimiter
 a = json.loads(sys.argv[1])

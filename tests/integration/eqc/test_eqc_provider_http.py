@@ -11,9 +11,12 @@ from work_data_hub.eqc_server.app import SEARCH_PATH
 from work_data_hub.eqc_server.registry import Registry, build_registry
 from work_data_hub.eqc_server.testing import EqcServerHandle, running_eqc_server
 from work_data_hub.infrastructure.db import tables
-from work_data_hub.infrastructure.enrichment.eqc_provider import EqcProvider, cache_company_info
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
 from work_data_hub.infrastructure.enrichment.normalizer import normalize_for_temp_id
+from work_data_hub.infrastructure.enrichment.resolve.eqc_provider import (
+    EqcProvider,
+    cache_company_info,
+)
 from work_data_hub.infrastructure.enrichment.types import CompanyInfo
 from work_data_hub.infrastructure.eqc.client import EqcClient, EqcClientConfig
 from work_data_hub.infrastructure.eqc.rate_limit import InProcessRateLimiter

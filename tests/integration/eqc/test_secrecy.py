@@ -14,7 +14,7 @@ from structlog.testing import capture_logs
 from work_data_hub.eqc_server.registry import Registry, build_registry
 from work_data_hub.eqc_server.testing import EqcServerHandle, running_eqc_server
 from work_data_hub.errors import EqcError
-from work_data_hub.infrastructure.enrichment.eqc_provider import EqcProvider
+from work_data_hub.infrastructure.enrichment.resolve.eqc_provider import EqcProvider
 from work_data_hub.infrastructure.eqc.client import EqcClient, EqcClientConfig
 from work_data_hub.infrastructure.eqc.rate_limit import InProcessRateLimiter
 from work_data_hub.utils.logging import configure_logging

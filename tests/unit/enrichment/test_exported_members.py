@@ -31,8 +31,8 @@ CONTRACT = {
         "temp_ids_for_series",
     ],
     "mapping_repository": ["CompanyMappingRepository"],
-    "overrides": ["load_company_id_overrides"],
-    "eqc_provider": ["EqcProvider", "cache_company_info"],
+    "resolve.overrides": ["load_company_id_overrides"],
+    "resolve.eqc_provider": ["EqcProvider", "cache_company_info"],
 }
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from work_data_hub.infrastructure.enrichment import overrides
-from work_data_hub.infrastructure.enrichment.overrides import (
+from work_data_hub.infrastructure.enrichment.resolve import overrides
+from work_data_hub.infrastructure.enrichment.resolve.overrides import (
     EMPTY_VALUE,
     load_company_id_overrides,
     override_file_name,

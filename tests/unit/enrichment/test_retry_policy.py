@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from work_data_hub.errors import EqcAuthError, EqcTransientError
-from work_data_hub.infrastructure.enrichment.retry_policy import (
+from work_data_hub.infrastructure.enrichment.queue.retry import (
     DEFAULT_BACKOFF_SCHEDULE,
     DEFAULT_MAX_ATTEMPTS,
     RetryConfig,

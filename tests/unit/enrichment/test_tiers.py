@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from work_data_hub.infrastructure.enrichment import _frame_keys, tiers
 from work_data_hub.infrastructure.enrichment.normalizer import normalize_for_temp_id
+from work_data_hub.infrastructure.enrichment.resolve import keys as _frame_keys
+from work_data_hub.infrastructure.enrichment.resolve import tiers
 from work_data_hub.infrastructure.enrichment.types import MatchResult, ResolutionStrategy
 
 STRATEGY = ResolutionStrategy()

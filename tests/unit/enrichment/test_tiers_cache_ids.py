@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from work_data_hub.infrastructure.enrichment import tiers
+from work_data_hub.infrastructure.enrichment.resolve import tiers
 from work_data_hub.infrastructure.enrichment.types import MatchResult, ResolutionStrategy
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from work_data_hub.errors import EqcAuthError, EqcTransientError, InputError
-from work_data_hub.infrastructure.enrichment.eqc_provider import (
+from work_data_hub.infrastructure.enrichment.resolve.eqc_provider import (
     EqcProvider,
     load_confidence_overrides,
 )

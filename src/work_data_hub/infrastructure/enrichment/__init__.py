@@ -12,10 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from work_data_hub.infrastructure.enrichment.company_id_resolver import CompanyIdResolver
-    from work_data_hub.infrastructure.enrichment.eqc_provider import (
-        EqcProvider,
-        cache_company_info,
-    )
     from work_data_hub.infrastructure.enrichment.mapping_repository import (
         CompanyMappingRepository,
     )
@@ -25,7 +21,11 @@ if TYPE_CHECKING:
         normalize_series,
         temp_ids_for_series,
     )
-    from work_data_hub.infrastructure.enrichment.overrides import load_company_id_overrides
+    from work_data_hub.infrastructure.enrichment.resolve.eqc_provider import (
+        EqcProvider,
+        cache_company_info,
+    )
+    from work_data_hub.infrastructure.enrichment.resolve.overrides import load_company_id_overrides
     from work_data_hub.infrastructure.enrichment.types import (
         YAML_LEVELS,
         CompanyInfo,
@@ -66,14 +66,14 @@ __all__ = [
 #: Which submodule defines each exported name.
 _SOURCES = {
     "CompanyIdResolver": "company_id_resolver",
-    "EqcProvider": "eqc_provider",
-    "cache_company_info": "eqc_provider",
+    "EqcProvider": "resolve.eqc_provider",
+    "cache_company_info": "resolve.eqc_provider",
     "CompanyMappingRepository": "mapping_repository",
     "generate_temp_company_id": "normalizer",
     "normalize_for_temp_id": "normalizer",
     "normalize_series": "normalizer",
     "temp_ids_for_series": "normalizer",
-    "load_company_id_overrides": "overrides",
+    "load_company_id_overrides": "resolve.overrides",
     "YAML_LEVELS": "types",
     "CompanyInfo": "types",
     "EnqueueResult": "types",

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from work_data_hub.infrastructure.enrichment import tiers
+from work_data_hub.infrastructure.enrichment.resolve import tiers
 from work_data_hub.infrastructure.enrichment.types import (
     YAML_LEVELS,
     EnqueueResult,

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from work_data_hub.infrastructure.eqc.types import CompanyInfo
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -157,18 +159,6 @@ class MatchResult:
             source=row.source,
             confidence=float(row.confidence),
         )
-
-
-@dataclass(frozen=True, kw_only=True)
-class CompanyInfo:
-    """A company found in the EQC registry."""
-
-    company_id: str
-    official_name: str
-    unified_credit_code: str | None = None
-    confidence: float = 1.0
-    match_type: str = "全称精确匹配"
-    former_names: tuple[str, ...] = ()
 
 
 @runtime_checkable

@@ -30,9 +30,9 @@ from typing import Any
 import httpx
 
 from work_data_hub.errors import EqcAuthError, EqcError, EqcTransientError
-from work_data_hub.infrastructure.enrichment.types import CompanyInfo
 from work_data_hub.infrastructure.eqc import parsing
 from work_data_hub.infrastructure.eqc.rate_limit import InProcessRateLimiter, RateLimiter
+from work_data_hub.infrastructure.eqc.types import CompanyInfo
 from work_data_hub.utils.logging import get_logger, mask_url_password, register_secret
 
 __all__ = [

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from work_data_hub.infrastructure.enrichment.types import CompanyInfo
+from work_data_hub.infrastructure.eqc.types import CompanyInfo
 
 __all__ = [
     "DEFAULT_CONFIDENCE",

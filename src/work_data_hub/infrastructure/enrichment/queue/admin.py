@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from work_data_hub.infrastructure.db import tables
-from work_data_hub.infrastructure.enrichment.queue_repository import QueueRepository
+from work_data_hub.infrastructure.enrichment.queue.repository import QueueRepository
 
 __all__ = ["QueueStatus", "purge_requests", "queue_status", "retry_failed_requests", "snapshot"]
 

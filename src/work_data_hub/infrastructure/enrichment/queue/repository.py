@@ -428,6 +428,6 @@ _MOVED_TO_ADMIN = frozenset(
 def __getattr__(name: str) -> Any:
     if name in _MOVED_TO_ADMIN:
         # Imported on use: queue_admin imports this module.
-        admin = importlib.import_module("work_data_hub.infrastructure.enrichment.queue_admin")
+        admin = importlib.import_module("work_data_hub.infrastructure.enrichment.queue.admin")
         return getattr(admin, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from work_data_hub.errors import InputError
 from work_data_hub.infrastructure.enrichment import normalizer
-from work_data_hub.infrastructure.enrichment.queue_repository import QueueRepository
+from work_data_hub.infrastructure.enrichment.queue.repository import QueueRepository
 
 __all__ = ["TEMP_ID_PATTERN", "RemapStatistics", "remap_temp_ids", "temp_id_mask"]
 

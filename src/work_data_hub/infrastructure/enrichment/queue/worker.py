@@ -35,14 +35,12 @@ import sqlalchemy as sa
 import structlog
 
 from work_data_hub.errors import EqcAuthError, StorageError
-from work_data_hub.infrastructure.enrichment import (
-    _worker_pipeline,
-    _worker_runtime,
-    queue_repository,
-    retry_policy,
-)
-from work_data_hub.infrastructure.enrichment.queue_repository import ClaimedRequest
-from work_data_hub.infrastructure.enrichment.types import CompanyInfo
+from work_data_hub.infrastructure.enrichment.queue import _leases as _worker_runtime
+from work_data_hub.infrastructure.enrichment.queue import _pipeline as _worker_pipeline
+from work_data_hub.infrastructure.enrichment.queue import repository as queue_repository
+from work_data_hub.infrastructure.enrichment.queue import retry as retry_policy
+from work_data_hub.infrastructure.enrichment.queue.repository import ClaimedRequest
+from work_data_hub.infrastructure.eqc.types import CompanyInfo
 from work_data_hub.utils import clock
 from work_data_hub.utils.logging import get_logger
 
@@ -86,10 +84,9 @@ CacheWriter = Callable[[sa.Connection, str, CompanyInfo], None]
 
 def cache_with_eqc_provider(conn: sa.Connection, normalized_name: str, info: CompanyInfo) -> None:
     """Cache a hit the way the EQC provider does (company, ``eqc`` mappings, in a savepoint)."""
-    from work_data_hub.infrastructure.enrichment import (  # noqa: PLC0415 - provider is optional
-        eqc_provider,
-        mapping_repository,
-    )
+    # Imported on use: the provider is optional.
+    from work_data_hub.infrastructure.enrichment import mapping_repository  # noqa: PLC0415
+    from work_data_hub.infrastructure.enrichment.resolve import eqc_provider  # noqa: PLC0415
 
     if info.confidence < eqc_provider.DEFAULT_MIN_CONFIDENCE:
         return  # too weak to serve as a cache entry; the request still records the id

@@ -17,7 +17,7 @@ import pandas as pd
 
 from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.enrichment import normalizer
-from work_data_hub.infrastructure.enrichment._frame_keys import (
+from work_data_hub.infrastructure.enrichment.resolve.keys import (
     EXCLUDED_MARKER,
     HARDCODE_SEPARATOR,
     PLACEHOLDER_IDS,

@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from work_data_hub.infrastructure.enrichment import queue_repository
+from work_data_hub.infrastructure.enrichment.queue import repository as queue_repository
 from work_data_hub.utils.logging import get_logger
 
 __all__ = ["HeldClaims", "renewing_leases", "stop_on_signals"]

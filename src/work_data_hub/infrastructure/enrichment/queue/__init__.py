@@ -1,0 +1,1 @@
+"""The enrichment queue: its statements, operator services, retry policy, workers, remap."""
