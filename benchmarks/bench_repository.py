@@ -42,6 +42,7 @@ from work_data_hub.infrastructure.db import bound_batches, tables
 from work_data_hub.infrastructure.db.engine import create_engine
 from work_data_hub.infrastructure.enrichment import _mapping_statements as statements
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
+from work_data_hub.infrastructure.enrichment.queue import _statements as queue_statements
 from work_data_hub.infrastructure.enrichment.types import MappingRecord
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -142,10 +143,10 @@ def _server_side(
             bound_batches.array_params("postgresql", "aliases", dict.fromkeys(a for a, _ in keys)),
         )
         rows = sorted((r["raw_name"], r["normalized_name"], r["temp_id"]) for r in requests)
-        params = bound_batches.rows_params("postgresql", statements.REQUEST_COLUMNS, rows)
+        params = bound_batches.rows_params("postgresql", queue_statements.REQUEST_COLUMNS, rows)
         enqueue = _explain_ms(
             conn,
-            statements.enqueue_for_enrichment("postgresql"),
+            queue_statements.enqueue("postgresql"),
             {**params, "now": datetime.now(UTC)},
         )
         conn.rollback()

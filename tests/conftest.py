@@ -8,6 +8,7 @@ that commits, a fresh database cloned from the template (``db_url`` / ``db_engin
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import uuid
@@ -20,6 +21,7 @@ import structlog
 
 from work_data_hub.infrastructure.db import migrate
 from work_data_hub.infrastructure.db.engine import create_engine
+from work_data_hub.utils import logging as wdh_logging
 
 PG_URL = os.environ.get(
     "WDH_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -34,9 +36,20 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key in list(os.environ):
         if key.startswith(_SCRUBBED_PREFIXES) and key != "WDH_TEST_DATABASE_URL":
             monkeypatch.delenv(key, raising=False)
-    structlog.reset_defaults()
+    _reset_logging()
     yield
+    _reset_logging()
+
+
+def _reset_logging() -> None:
+    """structlog back to the library default (routed to ``logging``), no handler of ours."""
     structlog.reset_defaults()
+    package = logging.getLogger(wdh_logging.PACKAGE_LOGGER)
+    for handler in list(package.handlers):
+        package.removeHandler(handler)
+    package.setLevel(logging.NOTSET)
+    package.propagate = True
+    wdh_logging.route_to_standard_logging()
 
 
 class DatabaseFactory:

@@ -165,6 +165,6 @@ def test_the_sink_catches_a_planted_name_before_redaction(log_sink: LogSink) -> 
     """Control: the check above is not vacuous — a name logged by mistake is seen."""
     from work_data_hub.utils.logging import get_logger
 
-    get_logger("planted").warning("planted.event", customer_name=MADE_UP[3], count=1)
+    get_logger("work_data_hub.planted").warning("planted.event", customer_name=MADE_UP[3], count=1)
     assert leaked(repr(log_sink.events), [MADE_UP[3]]) == [MADE_UP[3]]
     assert leaked(log_sink.stream.getvalue(), [MADE_UP[3]]) == []  # the safety net held

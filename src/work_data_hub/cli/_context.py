@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from work_data_hub.cli._console import warn
 from work_data_hub.errors import ConfigError, StorageError
 from work_data_hub.infrastructure.db import engine as db_engine
+from work_data_hub.infrastructure.db.errors import driver_error_type
 from work_data_hub.settings import Settings
 from work_data_hub.utils.logging import configure_logging
 
@@ -38,7 +39,7 @@ def open_engine(settings: Settings) -> Iterator[sa.Engine]:
         except sa.exc.DBAPIError as exc:
             raise StorageError(
                 f"cannot connect to the database at {db_engine.masked_url(settings.database_url)}",
-                error_type=type(exc.orig).__name__,
+                error_type=driver_error_type(exc),
             ) from exc
         yield engine
     finally:

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from work_data_hub import reporting
 from work_data_hub.errors import InputError
+from work_data_hub.infrastructure.db.errors import driver_error_type
 from work_data_hub.infrastructure.enrichment.company_id_resolver import CompanyIdResolver
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
 from work_data_hub.infrastructure.enrichment.queue import remap
@@ -271,7 +272,7 @@ def _chunk_transaction(engine: sa.Engine | None) -> Iterator[sa.Connection | Non
     try:
         conn = engine.connect()
     except sa.exc.DBAPIError as exc:
-        log.warning("cli.database_unreachable", error_type=type(exc.orig).__name__)
+        log.warning("cli.database_unreachable", error_type=driver_error_type(exc))
         yield None
         return
     with conn, conn.begin():

@@ -29,9 +29,7 @@ from work_data_hub.utils.logging import get_logger
 __all__ = ["EqcServer", "run_server"]
 
 
-def _log() -> Any:
-    # Looked up per event, so a logging set-up made after import (CLI, tests) applies.
-    return get_logger(__name__)
+log = get_logger(__name__)
 
 
 #: Idle keep-alive connections are closed after this many seconds.
@@ -113,7 +111,7 @@ class _HttpServer(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Count-only logging; the default prints a traceback that may quote a request."""
-        _log().debug("eqc_server.connection_error")
+        log.debug("eqc_server.connection_error")
 
 
 class EqcServer:
@@ -224,7 +222,7 @@ def run_server(
     server = EqcServer(
         host, port, token=token, registry_size=registry_size, seed=seed, faults=faults
     )
-    _log().info("eqc_server.started", port=server.port, companies=len(server.registry))
+    log.info("eqc_server.started", port=server.port, companies=len(server.registry))
     if on_ready is not None:
         on_ready(server)
     try:
@@ -233,4 +231,4 @@ def run_server(
         pass
     finally:
         server.stop()
-        _log().info("eqc_server.stopped", calls=len(server.calls))
+        log.info("eqc_server.stopped", calls=len(server.calls))

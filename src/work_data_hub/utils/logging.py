@@ -1,4 +1,12 @@
-"""structlog set-up: ``get_logger``, JSON or console rendering, and redaction.
+"""structlog set-up: ``get_logger``, routing into standard ``logging``, and redaction.
+
+Every module holds ``log = get_logger(__name__)``, a lazy structlog proxy: it is bound on
+use, so a set-up made after import (CLI, tests, a host) applies. Events pass our processor
+chain — context variables, level, timestamp, :func:`redact_sensitive` — and are then handed
+to the standard ``logging`` logger of the module's name, so a host (Dagster, Airflow, a
+notebook) captures and filters them with its own handlers, like any library's records.
+:func:`configure_logging` is for processes we own (the CLI): one handler on the
+``work_data_hub`` logger rendering JSON or console lines to a stream.
 
 Log events carry counts, timings, status codes and error types. Redaction is the safety
 net behind that rule, not the method: :func:`redact_sensitive` drops the values of keys
@@ -17,6 +25,7 @@ from typing import Any, Literal, TextIO
 import structlog
 
 __all__ = [
+    "PACKAGE_LOGGER",
     "REDACTED",
     "SENSITIVE_KEYS",
     "configure_logging",
@@ -24,6 +33,7 @@ __all__ = [
     "mask_url_password",
     "redact_sensitive",
     "register_secret",
+    "route_to_standard_logging",
 ]
 
 REDACTED = "[redacted]"
@@ -89,20 +99,41 @@ def redact_sensitive(
     return event_dict
 
 
-def _processors(json_output: bool) -> list[Any]:
-    shared: list[Any] = [
+#: The standard ``logging`` logger above every module of the package.
+PACKAGE_LOGGER = "work_data_hub"
+
+
+def _shared_processors() -> list[Any]:
+    return [
         structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_logger_name,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
         redact_sensitive,
     ]
-    renderer: Any = (
-        structlog.processors.JSONRenderer(ensure_ascii=False)
-        if json_output
-        else structlog.dev.ConsoleRenderer(colors=False)
+
+
+def route_to_standard_logging() -> None:
+    """Configure structlog to hand redacted events to standard ``logging``.
+
+    ``filter_by_level`` comes first, so an event below the logger's level costs one
+    ``isEnabledFor`` call and nothing more.
+    """
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *_shared_processors(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
     )
-    return [*shared, renderer]
+
+
+class _OwnHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler :func:`configure_logging` installs, so a second call replaces it."""
 
 
 def configure_logging(
@@ -112,23 +143,43 @@ def configure_logging(
     stream: TextIO | None = None,
     secrets: Iterable[str | None] = (),
 ) -> None:
-    """Configure structlog once per process: JSON when not on a terminal, else console."""
+    """Render the package's events to ``stream`` (default stderr) at ``level``.
+
+    JSON when not on a terminal, else console lines. Only the ``work_data_hub`` logger gets
+    the handler: other libraries' records (an HTTP client logs request URLs, which carry
+    company names) are left to whoever configures the root logger.
+    """
     out = stream if stream is not None else sys.stderr
     json_output = log_format == "json" or (log_format == "auto" and not out.isatty())
     for secret in secrets:
         register_secret(secret)
-    structlog.configure(
-        processors=_processors(json_output),
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
-        ),
-        logger_factory=structlog.PrintLoggerFactory(file=out),
-        cache_logger_on_first_use=False,
+    route_to_standard_logging()
+    renderer: Any = (
+        structlog.processors.JSONRenderer(ensure_ascii=False)
+        if json_output
+        else structlog.dev.ConsoleRenderer(colors=False)
     )
+    handler = _OwnHandler(out)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            foreign_pre_chain=_shared_processors(),
+        )
+    )
+    package = logging.getLogger(PACKAGE_LOGGER)
+    for old in [h for h in package.handlers if isinstance(h, _OwnHandler)]:
+        package.removeHandler(old)
+    package.addHandler(handler)
+    package.setLevel(logging.getLevelNamesMapping().get(level.upper(), logging.INFO))
+    package.propagate = False
 
 
 def get_logger(name: str) -> Any:
-    """A bound logger for module ``name``; configures defaults on first use."""
+    """The lazy structlog logger of module ``name``, routed to standard ``logging``.
+
+    When nobody has configured structlog yet, events go to standard ``logging`` (where a
+    host's handlers, or Python's last-resort handler for warnings, take them).
+    """
     if not structlog.is_configured():
-        configure_logging(level="WARNING")
-    return structlog.get_logger().bind(logger=name)
+        route_to_standard_logging()
+    return structlog.stdlib.get_logger(name)

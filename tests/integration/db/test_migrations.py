@@ -168,17 +168,15 @@ def test_remap_lookup_can_use_the_partial_temp_id_index_in_a_generic_plan(
 ) -> None:
     """The statement carries the index predicate as literal SQL, so even a prepared
     statement's generic plan (PostgreSQL) can prove the partial index applies."""
-    from work_data_hub.infrastructure.enrichment.queue.repository import (
-        _resolved_temp_ids_stmt,
-    )
+    from work_data_hub.infrastructure.enrichment.queue import _statements
 
     if db_conn.dialect.name != "postgresql":
         pytest.skip("SQLite plans every statement with its values")
     temp_id = "INAAAAAAAAAAAAAAAA"
-    bound = _resolved_temp_ids_stmt([temp_id]).compile(dialect=db_conn.dialect).params
+    bound = _statements.resolved_temp_ids([temp_id]).compile(dialect=db_conn.dialect).params
     assert list(bound.values()) == [[temp_id]]  # the status test is literal SQL, not bound
     sql = str(
-        _resolved_temp_ids_stmt([temp_id]).compile(
+        _statements.resolved_temp_ids([temp_id]).compile(
             dialect=db_conn.dialect, compile_kwargs={"literal_binds": True}
         )
     ).replace(f"'{temp_id}'", "$1")

@@ -231,6 +231,6 @@ def test_enqueue_logs_counts_and_never_names(db_conn: sa.Connection) -> None:
             [_request("甲公司"), _request("甲公司")]
         )
 
-    [event] = [e for e in logs if e["event"] == "mapping_repository.enqueue_done"]
+    [event] = [e for e in logs if e["event"] == "queue.enqueue_done"]
     assert (event["requests"], event["queued"], event["skipped"]) == (2, 1, 1)
     assert "甲公司" not in repr(logs)

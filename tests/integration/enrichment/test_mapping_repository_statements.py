@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from work_data_hub.infrastructure.enrichment import _mapping_statements as statements
 from work_data_hub.infrastructure.enrichment import mapping_repository as repo
+from work_data_hub.infrastructure.enrichment.queue import _statements as queue_statements
 
 DIALECTS = {"postgresql": postgresql.psycopg.dialect(), "sqlite": sqlite.dialect()}
 OPEN_CONFLICT = "ON CONFLICT (normalized_name) WHERE status IN ('pending', 'processing') DO NOTHING"
@@ -24,7 +25,7 @@ def _row_source(dialect: str) -> str:
 
 
 def test_enqueue_statement_relies_on_the_partial_unique_index(dialect: str) -> None:
-    sql = _sql(statements.enqueue_for_enrichment(dialect), dialect)
+    sql = _sql(queue_statements.enqueue(dialect), dialect)
 
     assert sql.startswith("INSERT INTO enterprise.enrichment_requests")
     assert OPEN_CONFLICT in sql
@@ -33,7 +34,7 @@ def test_enqueue_statement_relies_on_the_partial_unique_index(dialect: str) -> N
 
 
 def test_enqueue_statement_binds_a_constant_number_of_parameters(dialect: str) -> None:
-    compiled = statements.enqueue_for_enrichment(dialect).compile(dialect=DIALECTS[dialect])
+    compiled = queue_statements.enqueue(dialect).compile(dialect=DIALECTS[dialect])
 
     names = set(compiled.params)
     expected = (

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from work_data_hub.errors import StorageError
 from work_data_hub.infrastructure.db import tables
+from work_data_hub.infrastructure.enrichment.queue import _statements as queue_statements
 from work_data_hub.infrastructure.enrichment.queue import admin as queue_admin
 from work_data_hub.infrastructure.enrichment.queue import repository as qr
 from work_data_hub.infrastructure.enrichment.queue.repository import QueueRepository
@@ -72,12 +73,12 @@ def test_claim_rejects_a_limit_below_one(db_conn: sa.Connection) -> None:
 
 
 def test_claim_statement_skips_locked_rows_on_postgresql() -> None:
-    stmt = qr._claim_batch_stmt("w1", 10, NOW + LEASE, NOW)
+    stmt = queue_statements.claim_batch("w1", 10, NOW + LEASE, NOW)
     assert "FOR UPDATE SKIP LOCKED" in str(stmt.compile(dialect=postgresql.dialect()))
 
 
 def test_claim_statement_has_no_locking_clause_on_sqlite() -> None:
-    stmt = qr._claim_batch_stmt("w1", 10, NOW + LEASE, NOW)
+    stmt = queue_statements.claim_batch("w1", 10, NOW + LEASE, NOW)
     assert "FOR UPDATE" not in str(stmt.compile(dialect=sqlite.dialect()))
 
 
@@ -313,7 +314,9 @@ def test_resolved_temp_ids_splits_long_lists(
 def test_database_errors_become_storage_errors(
     db_conn: sa.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(qr, "_status_counts_stmt", lambda: sa.text("SELECT * FROM no_such_table"))
+    monkeypatch.setattr(
+        queue_statements, "status_counts", lambda: sa.text("SELECT * FROM no_such_table")
+    )
     with pytest.raises(StorageError) as caught:
         QueueRepository(db_conn).status_counts()
     assert caught.value.error_type
@@ -327,13 +330,6 @@ def test_service_functions_commit(db_engine: sa.Engine) -> None:
     assert queue_admin.purge_requests(db_engine, NOW) == 1
     status = queue_admin.queue_status(db_engine, NOW)
     assert status.counts == {"pending": 1, "processing": 0, "done": 0, "failed": 0}
-
-
-def test_service_functions_keep_their_old_import_path() -> None:
-    assert qr.queue_status is queue_admin.queue_status
-    assert qr.QueueStatus is queue_admin.QueueStatus
-    with pytest.raises(AttributeError):
-        _ = qr.no_such_name
 
 
 def test_unknown_requests_leave_out_names_some_request_resolved(db_conn: sa.Connection) -> None:

@@ -21,7 +21,7 @@ PASSWORD = "hunter2pw"
 def _render(**fields: object) -> str:
     stream = io.StringIO()
     configure_logging(level="DEBUG", log_format="json", stream=stream)
-    get_logger("test").info("test.event", **fields)
+    get_logger("work_data_hub.test").info("test.event", **fields)
     return stream.getvalue()
 
 
@@ -52,7 +52,7 @@ def test_registered_secret_is_masked_inside_any_text() -> None:
 def test_console_format_renders_event() -> None:
     stream = io.StringIO()
     configure_logging(level="INFO", log_format="console", stream=stream)
-    get_logger("test").info("resolver.tier_done", hits=3)
+    get_logger("work_data_hub.test").info("resolver.tier_done", hits=3)
     assert "resolver.tier_done" in stream.getvalue()
     assert "hits=3" in stream.getvalue()
 

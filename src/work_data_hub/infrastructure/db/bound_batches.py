@@ -14,13 +14,14 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 
 __all__ = [
     "Columns",
     "all_storable",
     "array_literal",
     "array_params",
+    "dialect_insert",
     "in_array",
     "rows_params",
     "rows_source",
@@ -162,3 +163,8 @@ def storable(text: str) -> str:
     except UnicodeEncodeError:
         return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
     return text
+
+
+def dialect_insert(dialect: str) -> Any:
+    """The dialect's ``insert`` construct, which knows ``ON CONFLICT … WHERE``."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert

@@ -11,26 +11,18 @@ import functools
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
-from work_data_hub.infrastructure.db import tables
+from work_data_hub.infrastructure.db import bound_batches, tables
 from work_data_hub.infrastructure.db.bound_batches import Columns, in_array, rows_source
 
 __all__ = [
     "MAPPING_COLUMNS",
-    "REQUEST_COLUMNS",
-    "enqueue_for_enrichment",
     "insert_batch_with_conflict_check",
     "list_mappings",
     "lookup_batch",
     "upsert_company",
 ]
 
-REQUEST_COLUMNS: Columns = (
-    ("raw_name", sa.Text()),
-    ("normalized_name", sa.Text()),
-    ("temp_id", sa.Text()),
-)
 MAPPING_COLUMNS: Columns = (
     ("alias_name", sa.Text()),
     ("canonical_id", sa.Text()),
@@ -39,11 +31,6 @@ MAPPING_COLUMNS: Columns = (
     ("source", sa.Text()),
     ("confidence", sa.Float()),
 )
-
-
-def dialect_insert(dialect: str) -> Any:
-    """The dialect's ``insert`` construct, which knows ``ON CONFLICT``."""
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 @functools.cache
@@ -84,7 +71,7 @@ def insert_batch_with_conflict_check(dialect: str) -> Any:
     # WHERE true: SQLite cannot otherwise tell "SELECT … ON CONFLICT" from a join's ON.
     select = sa.select(*(rows.c[name] for name, _ in MAPPING_COLUMNS), now, now).where(sa.true())
     return (
-        dialect_insert(dialect)(mapping)
+        bound_batches.dialect_insert(dialect)(mapping)
         .from_select([*(name for name, _ in MAPPING_COLUMNS), "created_at", "updated_at"], select)
         .on_conflict_do_nothing(index_elements=[mapping.c.alias_name, mapping.c.match_type])
         .returning(mapping.c.alias_name, mapping.c.match_type)
@@ -105,7 +92,7 @@ def list_mappings(*, filtered: bool) -> sa.Select[Any]:
 @functools.cache
 def upsert_company(dialect: str, *, replace_aliases: bool) -> Any:
     master = tables.company_master
-    stmt = dialect_insert(dialect)(master).values(
+    stmt = bound_batches.dialect_insert(dialect)(master).values(
         company_id=sa.bindparam("company_id"),
         official_name=sa.bindparam("official_name"),
         unified_credit_code=sa.bindparam("unified_credit_code"),
@@ -125,26 +112,3 @@ def upsert_company(dialect: str, *, replace_aliases: bool) -> Any:
     if replace_aliases:
         changes["aliases"] = stmt.excluded.aliases
     return stmt.on_conflict_do_update(index_elements=[master.c.company_id], set_=changes)
-
-
-@functools.cache
-def enqueue_for_enrichment(dialect: str) -> Any:
-    requests = tables.enrichment_requests
-    rows = rows_source(dialect, REQUEST_COLUMNS)
-    now = sa.bindparam("now", type_=tables.UtcDateTime())
-    # WHERE true: SQLite cannot otherwise tell "SELECT … ON CONFLICT" from a join's ON.
-    select = sa.select(rows.c.raw_name, rows.c.normalized_name, rows.c.temp_id, now, now).where(
-        sa.true()
-    )
-    return (
-        dialect_insert(dialect)(requests)
-        .from_select(["raw_name", "normalized_name", "temp_id", "created_at", "updated_at"], select)
-        .on_conflict_do_nothing(
-            # The partial unique index's own predicate, as literal SQL, so ON CONFLICT
-            # infers that index: with bound values PostgreSQL could not prove at planning
-            # time that the conflict target implies the index predicate.
-            index_elements=[requests.c.normalized_name],
-            index_where=sa.text(tables.OPEN_REQUEST_PREDICATE),
-        )
-        .returning(requests.c.id)
-    )

@@ -42,9 +42,7 @@ from work_data_hub.utils.logging import get_logger
 __all__ = ["TIER_NAMES", "CompanyIdResolver"]
 
 
-def _log() -> Any:
-    # Fetched per use, not at import: logging may be configured (or captured) later.
-    return get_logger(__name__)
+log = get_logger(__name__)
 
 
 #: Names of the steps of a run, as used in ``timings_ms`` and ``tier_errors``.
@@ -157,7 +155,7 @@ class CompanyIdResolver:
         data = df.copy()
         data[strategy.output_column] = run.output()
         stats.timings_ms["total"] = clock.ms_since(started)
-        _log().info(
+        log.info(
             "resolver.batch_resolved",
             rows=stats.total_rows,
             unresolved=stats.unresolved,
@@ -293,7 +291,7 @@ class CompanyIdResolver:
         except Exception as exc:
             run.stats.timings_ms[tier] = clock.ms_since(started)
             run.stats.tier_errors[tier] = run.stats.tier_errors.get(tier, 0) + 1
-            _log().warning(
+            log.warning(
                 "resolver.tier_failed",
                 tier=tier,
                 error_type=getattr(exc, "error_type", None) or type(exc).__name__,
@@ -302,7 +300,7 @@ class CompanyIdResolver:
             )
         else:
             run.stats.timings_ms[tier] = clock.ms_since(started)
-            _log().info(
+            log.info(
                 "resolver.tier_done",
                 tier=tier,
                 open_rows=int(run.open.sum()),

@@ -1,4 +1,4 @@
-"""Reads and writes of ``company_mapping`` and ``company_master``, and the queue's enqueue.
+"""Reads and writes of ``company_mapping`` and ``company_master``; the contract's enqueue.
 
 :class:`CompanyMappingRepository` works on the caller's connection and never begins or
 commits: the caller's ``with engine.begin()`` is the transaction, and optional writes
@@ -15,16 +15,12 @@ Logs carry counts and elapsed time only.
 
 from __future__ import annotations
 
-import itertools
-import operator
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 
-from work_data_hub.errors import StorageError
 from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.db.bound_batches import (
     all_storable,
@@ -33,7 +29,9 @@ from work_data_hub.infrastructure.db.bound_batches import (
     storable,
     text_array_params,
 )
+from work_data_hub.infrastructure.db.errors import storage_errors
 from work_data_hub.infrastructure.enrichment import _mapping_statements as statements
+from work_data_hub.infrastructure.enrichment.queue.repository import QueueRepository
 from work_data_hub.infrastructure.enrichment.types import (
     EnqueueResult,
     InsertBatchResult,
@@ -43,10 +41,10 @@ from work_data_hub.infrastructure.enrichment.types import (
 from work_data_hub.utils import clock
 from work_data_hub.utils.logging import get_logger
 
-__all__ = ["ENQUEUE_REQUEST_KEYS", "LIST_MAPPINGS_CHUNK_ROWS", "CompanyMappingRepository"]
+__all__ = ["LIST_MAPPINGS_CHUNK_ROWS", "CompanyMappingRepository"]
 
-#: Keys every request given to :meth:`CompanyMappingRepository.enqueue_for_enrichment` has.
-ENQUEUE_REQUEST_KEYS = ("raw_name", "normalized_name", "temp_id")
+log = get_logger(__name__)
+
 #: Rows fetched per round trip when :meth:`CompanyMappingRepository.list_mappings` streams.
 LIST_MAPPINGS_CHUNK_ROWS = 1000
 
@@ -108,7 +106,7 @@ class CompanyMappingRepository:
             for alias, canonical_id, match_type, priority, source, confidence in rows
             if (alias, match_type) in wanted
         ]
-        _log().debug(
+        log.debug(
             "mapping_repository.lookup_done",
             keys=len(wanted),
             hits=len(found),
@@ -150,7 +148,7 @@ class CompanyMappingRepository:
         for alias, canonical_id, kind, *_ in self._lookup_rows("lookup_ids", params):
             if alias in wanted.get(kind, empty):
                 found.setdefault(kind, {})[alias] = canonical_id
-        _log().debug(
+        log.debug(
             "mapping_repository.lookup_done",
             keys=len(distinct),
             hits=sum(len(ids) for ids in found.values()),
@@ -211,7 +209,7 @@ class CompanyMappingRepository:
             # Sorted so that concurrent batches take index locks in the same order.
             candidates.sort(key=lambda r: (r.alias_name, r.match_type))
             started = time.perf_counter()
-            with _storage_errors("insert_batch_with_conflict_check"):
+            with storage_errors("insert_batch_with_conflict_check"):
                 written = self._insert_candidates(candidates)
                 left = [
                     (r.alias_name, r.match_type)
@@ -228,7 +226,7 @@ class CompanyMappingRepository:
                     skipped += 1
                 else:
                     conflicts += 1
-            _log().debug(
+            log.debug(
                 "mapping_repository.insert_batch_done",
                 records=len(mappings),
                 inserted=inserted,
@@ -277,7 +275,7 @@ class CompanyMappingRepository:
             raise ValueError(f"unknown source: {source!r}")
         alias_list = list(dict.fromkeys(a for a in aliases if a))
         now = clock.utcnow()
-        with _storage_errors("upsert_company"):
+        with storage_errors("upsert_company"):
             self._conn.execute(
                 statements.upsert_company(self._dialect, replace_aliases=bool(alias_list)),
                 {
@@ -291,58 +289,15 @@ class CompanyMappingRepository:
                 },
             )
 
-    # -- enrichment_requests -------------------------------------------------------------
+    # -- enrichment_requests ------------------------------------------------------------
 
     def enqueue_for_enrichment(self, requests: list[dict[str, str]]) -> EnqueueResult:
-        """Queue names for asynchronous enrichment: one ``INSERT … ON CONFLICT DO NOTHING``.
+        """Queue names for asynchronous enrichment (story 6.5): one statement.
 
-        ``requests`` are ``{raw_name, normalized_name, temp_id}`` dicts. A name that
-        already has an open (``pending``/``processing``) request is skipped by the partial
-        unique index; repeats of a name inside the batch are skipped before the insert
-        (the first one is kept). ``queued_count`` is the number of rows really inserted
-        (counted with ``RETURNING``), ``skipped_count`` the rest of the batch.
-
-        An empty list returns ``EnqueueResult(0, 0)`` without touching the database. A
-        request that is not a mapping, misses a key, holds a non-string value or an empty
-        ``normalized_name`` raises ``ValueError`` before any SQL runs. Text a database cannot
-        store must not fail the whole batch: NUL is dropped from ``raw_name`` and lone
-        surrogates become U+FFFD; a request whose ``normalized_name`` or ``temp_id`` holds
-        either is skipped (counted in ``skipped_count``). Database and connection failures
-        propagate as :class:`StorageError`.
+        The contract's entry point; the statement belongs to the queue, which owns
+        ``enrichment_requests``: see :meth:`.queue.repository.QueueRepository.enqueue`.
         """
-        if not requests:
-            return EnqueueResult(queued_count=0, skipped_count=0)
-        checked = _checked_requests(requests)
-        if not all_storable(itertools.chain.from_iterable(checked)):
-            checked = [
-                (storable(raw_name), normalized_name, temp_id)
-                for raw_name, normalized_name, temp_id in checked
-                # a key the database cannot hold is skipped, not the whole batch
-                if storable(normalized_name) == normalized_name and storable(temp_id) == temp_id
-            ]
-        # The first request of each name is kept: reversed, it is the last one written.
-        unique = dict(zip(map(_NAME_FIELD, reversed(checked)), reversed(checked), strict=True))
-        if not unique:
-            return EnqueueResult(queued_count=0, skipped_count=len(requests))
-        # Sorted by name so that concurrent enqueues take index locks in the same order
-        # and cannot deadlock each other.
-        rows = [unique[name] for name in sorted(unique)]
-        params = rows_params(self._dialect, statements.REQUEST_COLUMNS, rows)
-        params["now"] = clock.utcnow()
-        started = time.perf_counter()
-        with _storage_errors("enqueue_for_enrichment"):
-            queued = len(
-                self._conn.execute(statements.enqueue_for_enrichment(self._dialect), params).all()
-            )
-        result = EnqueueResult(queued_count=queued, skipped_count=len(requests) - queued)
-        _log().debug(
-            "mapping_repository.enqueue_done",
-            requests=len(requests),
-            queued=result.queued_count,
-            skipped=result.skipped_count,
-            elapsed_ms=clock.ms_since(started),
-        )
-        return result
+        return QueueRepository(self._conn).enqueue(requests)
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -385,11 +340,11 @@ class CompanyMappingRepository:
         An alias has at most one row per match type, so the rows of types nobody asked
         for are few; callers keep the pairs they want.
         """
-        with _storage_errors(operation):
+        with storage_errors(operation):
             return list(self._conn.execute(statements.lookup_batch(self._dialect), params).all())
 
     def _stream_mappings(self, kinds: list[str] | None) -> Iterator[MatchResult]:
-        with _storage_errors("list_mappings"):
+        with storage_errors("list_mappings"):
             result = self._conn.execute(
                 statements.list_mappings(filtered=kinds is not None).execution_options(
                     yield_per=LIST_MAPPINGS_CHUNK_ROWS
@@ -404,45 +359,6 @@ class CompanyMappingRepository:
 
 
 # -- validation and errors ---------------------------------------------------------------
-
-
-_REQUEST_FIELDS = operator.itemgetter(*ENQUEUE_REQUEST_KEYS)
-_NAME_FIELD = operator.itemgetter(1)  # of a checked request
-
-
-def _checked_requests(requests: list[dict[str, str]]) -> list[tuple[str, str, str]]:
-    """``(raw_name, normalized_name, temp_id)`` of every request, or ``ValueError`` naming
-    the first bad one.
-
-    A valid batch is checked column by column in C loops (a per-request check cost as much
-    as the insert); only a batch with a problem is walked request by request to name it.
-    """
-    try:
-        rows: list[tuple[str, str, str]] = list(map(_REQUEST_FIELDS, requests))
-        raw_names, names, temp_ids = zip(*rows, strict=True)
-        for column in (raw_names, names, temp_ids):
-            "".join(column)  # TypeError unless every value is text
-        if all(map(str.strip, names)):
-            return rows
-    except (KeyError, TypeError, ValueError):
-        pass
-    return [_check_request(index, request) for index, request in enumerate(requests)]
-
-
-def _check_request(index: int, request: object) -> tuple[str, str, str]:
-    if not isinstance(request, Mapping):
-        raise ValueError(f"request {index} is not a mapping")
-    values: list[str] = []
-    for key in ENQUEUE_REQUEST_KEYS:
-        if key not in request:
-            raise ValueError(f"request {index} is missing {key!r}")
-        value = request[key]
-        if not isinstance(value, str):
-            raise ValueError(f"request {index}: {key!r} must be a string")
-        values.append(value)
-    if not values[1].strip():
-        raise ValueError(f"request {index} has an empty 'normalized_name'")
-    return values[0], values[1], values[2]
 
 
 def _storable_id(company_id: str) -> bool:
@@ -460,19 +376,3 @@ def _check_mapping(index: int, record: MappingRecord) -> None:
         raise ValueError(f"mapping {index} has an empty 'canonical_id'")
     if not 0.0 <= record.confidence <= 1.0:
         raise ValueError(f"mapping {index}: confidence must be between 0 and 1")
-
-
-@contextmanager
-def _storage_errors(operation: str) -> Iterator[None]:
-    """Raise driver errors as :class:`StorageError`; their text may quote data, so it is
-    kept only on the chained cause, never in the message."""
-    try:
-        yield
-    except sa.exc.DBAPIError as exc:
-        error_type = type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__
-        raise StorageError(f"{operation} failed ({error_type})", error_type=error_type) from exc
-
-
-def _log() -> Any:
-    # Looked up per call, so a logging configuration made after import applies.
-    return get_logger(__name__)

@@ -54,9 +54,7 @@ __all__ = [
 ]
 
 
-def _log() -> Any:
-    # Looked up per event, so a logging set-up made after import (CLI, tests) applies.
-    return get_logger(__name__)
+log = get_logger(__name__)
 
 
 SEARCH_PATH = "/kg-api-hfd/api/search/"
@@ -293,7 +291,7 @@ class EqcClient:
                 delay = max(delay, last.retry_after)
             if self._clock() + delay >= deadline:
                 break
-            _log().debug(
+            log.debug(
                 "eqc.request_retry",
                 attempt=attempt,
                 status_code=last.status_code,
@@ -305,7 +303,7 @@ class EqcClient:
             self._sleep(delay)
         status_code = last.status_code if last is not None else None
         error_type = last.error_type if last is not None else "DeadlineExceeded"
-        _log().warning(
+        log.warning(
             "eqc.request_failed",
             status_code=status_code,
             error_type=error_type,
@@ -338,11 +336,11 @@ class EqcClient:
             raise _Retryable(status_code=None, error_type=type(exc).__name__, cause=exc) from None
         status = response.status_code
         if status == 401:
-            _log().warning("eqc.auth_failed", status_code=status)
+            log.warning("eqc.auth_failed", status_code=status)
             raise EqcAuthError("EQC rejected the token (HTTP 401).", status_code=status)
         body = _json_object(response)
         if body is not None and body.get("error") == _TOKEN_EXPIRED:
-            _log().warning("eqc.auth_failed", status_code=status, error_type=_TOKEN_EXPIRED)
+            log.warning("eqc.auth_failed", status_code=status, error_type=_TOKEN_EXPIRED)
             raise EqcAuthError("The EQC token has expired.", status_code=status)
         if status == 429 or status >= 500:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -352,7 +350,7 @@ class EqcClient:
         if status == 404:
             return None
         if status >= 400:
-            _log().warning("eqc.request_rejected", status_code=status)
+            log.warning("eqc.request_rejected", status_code=status)
             raise EqcError(f"EQC rejected the request (HTTP {status}).", status_code=status)
         if body is None:
             raise _Retryable(status_code=status, error_type="InvalidBody")

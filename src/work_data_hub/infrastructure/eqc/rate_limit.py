@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 import sqlalchemy as sa
 
 from work_data_hub.infrastructure.db import tables
+from work_data_hub.infrastructure.db.errors import storage_errors
 
 __all__ = [
     "DEFAULT_GUARD_S",
@@ -193,7 +194,7 @@ class DatabaseRateLimiter:
 
     def _try_take(self) -> float:
         """Take a slot and return 0.0, or return the seconds until one frees up."""
-        with self._engine.begin() as conn:
+        with storage_errors("rate limit slot"), self._engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(_lock_bucket_stmt(self.bucket))
             now = self._now(conn)
@@ -212,7 +213,7 @@ class DatabaseRateLimiter:
 
     def in_window(self) -> int:
         """How many slots are taken in the current window, across all processes."""
-        with self._engine.connect() as conn:
+        with storage_errors("rate limit count"), self._engine.connect() as conn:
             since = self._now(conn) - self._span
             count, _oldest = conn.execute(_window_stmt(self.bucket, since)).one()
             return int(count)

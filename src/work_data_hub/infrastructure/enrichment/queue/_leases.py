@@ -2,7 +2,7 @@
 lease, and the SIGINT/SIGTERM hook that asks a run to stop.
 
 Kept apart from :mod:`worker` so the drain loop reads on its own. SQL stays in
-:mod:`queue_repository`; logs carry counts and ``error_type`` only.
+:mod:`.repository`; logs carry counts and ``error_type`` only.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -23,9 +22,7 @@ from work_data_hub.utils.logging import get_logger
 __all__ = ["HeldClaims", "renewing_leases", "stop_on_signals"]
 
 
-def _log() -> Any:
-    # Looked up per event, so a logging set-up made after import (CLI, tests) applies.
-    return get_logger(__name__)
+log = get_logger(__name__)
 
 
 class HeldClaims:
@@ -77,7 +74,7 @@ def renewing_leases(
                         worker_id, ids, duration, now()
                     )
             except Exception as exc:  # retried on the next tick; recovery covers the rest
-                _log().warning("worker.lease_renewal_failed", error_type=type(exc).__name__)
+                log.warning("worker.lease_renewal_failed", error_type=type(exc).__name__)
 
     done = threading.Event()
     thread = threading.Thread(
@@ -103,7 +100,7 @@ def stop_on_signals(stop_event: threading.Event) -> Iterator[None]:
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     def handle(signum: int, _frame: object) -> None:
-        _log().info("worker.stop_requested", signal=signum)
+        log.info("worker.stop_requested", signal=signum)
         stop_event.set()
 
     for sig in previous:

@@ -1,7 +1,7 @@
 """Operator services on the enrichment queue: status snapshot, retry failed, purge.
 
 Each function takes the engine and runs in its own transaction (the CLI and Dagster call
-them); the statements are :class:`~queue_repository.QueueRepository`'s, which never begins
+them); the statements are :class:`~.repository.QueueRepository`'s, which never begins
 or commits.
 """
 

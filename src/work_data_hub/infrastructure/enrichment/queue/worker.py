@@ -16,7 +16,7 @@ request's outcome is committed in its own transaction as soon as its lookup comp
 A background thread renews the lease of every request claimed and not finished. A stop
 event (set by SIGINT/SIGTERM in :func:`run_worker`) or an auth error stops the claims, lets
 in-flight lookups finish and releases the claims not started, attempts unchanged.
-SQL lives in :mod:`queue_repository`; logs carry counts only, ``worker_id`` bound.
+SQL lives in :mod:`.repository`; logs carry counts only, ``worker_id`` bound.
 """
 
 from __future__ import annotations
@@ -67,9 +67,7 @@ DEFAULT_IDLE_SLEEP_S = 5.0
 _RECOVER_EVERY_S = 1.0
 
 
-def _log() -> Any:
-    # Looked up per event (a few per batch) so a logging set-up made later still applies.
-    return get_logger(__name__)
+log = get_logger(__name__)
 
 
 class CompanyFinder(Protocol):
@@ -243,7 +241,7 @@ class _Run:
             self._held.add(claim.id for claim in claims)
             self._count("batches")
             self._count("claimed", len(claims))
-            _log().debug("worker.batch_claimed", claimed=len(claims), **self._counts())
+            log.debug("worker.batch_claimed", claimed=len(claims), **self._counts())
         return claims
 
     def _counts(self) -> dict[str, int]:
@@ -255,7 +253,7 @@ class _Run:
             return _Outcome(claim, info=self.o.finder.find_company(claim.raw_name))
         except EqcAuthError as exc:
             if not self._auth_failed.is_set():
-                _log().warning("worker.auth_failed", status_code=exc.status_code)
+                log.warning("worker.auth_failed", status_code=exc.status_code)
             self._auth_failed.set()
             return None  # released with the claims not started, attempts unchanged
         except Exception as exc:  # per request: any lookup failure goes to the retry policy
@@ -304,14 +302,14 @@ class _Run:
         """A batch failed on the database: count it, give back what is still held (best
         effort; the lease expiry covers a failed release)."""
         self._count("database_errors")
-        _log().warning(
+        log.warning(
             "worker.database_error",
             error_type=getattr(error, "error_type", None) or type(error).__name__,
         )
         try:
             self._release_unfinished()
         except Exception as exc:  # the database may still be away; recovery covers it
-            _log().warning("worker.release_failed", error_type=type(exc).__name__)
+            log.warning("worker.release_failed", error_type=type(exc).__name__)
 
     def _release_unfinished(self) -> None:
         unfinished = self._held.take_all()
@@ -385,7 +383,7 @@ def _execute(run: _Run, max_requests: int | None, idle_sleep_s: float | None) ->
         finally:
             run.stats.elapsed_ms = clock.ms_since(started, 1)
         stats = run.stats
-        _log().info(
+        log.info(
             "worker.run_done",
             claimed=stats.claimed,
             done=stats.done,

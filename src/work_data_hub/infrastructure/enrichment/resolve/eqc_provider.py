@@ -44,9 +44,7 @@ __all__ = [
 ]
 
 
-def _log() -> Any:
-    # Looked up per event, so a logging set-up made after import (CLI, tests) applies.
-    return get_logger(__name__)
+log = get_logger(__name__)
 
 
 #: Hits below this confidence are returned but not cached (spec section 3).
@@ -220,14 +218,14 @@ class EqcProvider:
             with self._lock:
                 self.errors += 1
                 self._disabled = True
-            _log().warning(
+            log.warning(
                 "eqc_provider.disabled", error_type=type(exc).__name__, status_code=exc.status_code
             )
             return None
         except Exception as exc:  # the contract: never raise into the resolver
             with self._lock:
                 self.errors += 1
-            _log().debug(
+            log.debug(
                 "eqc_provider.lookup_failed",
                 error_type=type(exc).__name__,
                 status_code=exc.status_code if isinstance(exc, EqcError) else None,
@@ -254,7 +252,7 @@ class EqcProvider:
         except Exception as exc:  # caching is optional: count, log the type, carry on
             with self._lock:
                 self.cache_errors += 1
-            _log().warning("eqc_provider.cache_failed", error_type=type(exc).__name__)
+            log.warning("eqc_provider.cache_failed", error_type=type(exc).__name__)
             return
         with self._lock:
             self.cached += 1

@@ -48,6 +48,8 @@ __all__ = [
     "override_file_name",
 ]
 
+log = get_logger(__name__)
+
 #: Marks a known non-company: the row is excluded, never looked up or queued.
 EMPTY_VALUE = EXCLUDED_MARKER
 OVERRIDE_FILE_TEMPLATE = "company_id_overrides_{level}.yml"
@@ -78,7 +80,7 @@ def load_company_id_overrides(
     overrides = {
         level: _load_level(directory / override_file_name(level), level) for level in YAML_LEVELS
     }
-    get_logger(__name__).info(
+    log.info(
         "overrides.loaded",
         **{level: len(entries) for level, entries in overrides.items()},
         excluded=sum(v == EMPTY_VALUE for entries in overrides.values() for v in entries.values()),
