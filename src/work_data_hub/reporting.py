@@ -30,9 +30,8 @@ import sqlalchemy as sa
 
 from work_data_hub.errors import InputError
 from work_data_hub.infrastructure.db import tables
-from work_data_hub.infrastructure.enrichment import normalizer
+from work_data_hub.infrastructure.enrichment import normalizer, temp_ids
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
-from work_data_hub.infrastructure.enrichment.queue import remap
 from work_data_hub.infrastructure.enrichment.queue.repository import QueueRepository
 from work_data_hub.infrastructure.enrichment.resolve import tiers
 from work_data_hub.infrastructure.enrichment.types import MappingRecord, ResolutionStatistics
@@ -184,7 +183,7 @@ class UnknownTally:
         A row counts when its id has the shape of a temporary id; one temporary id stands
         for one normalized name, so no name is normalized again here.
         """
-        hit = remap.temp_id_mask(output)
+        hit = temp_ids.temp_id_mask(output)
         if not hit.any():
             return
         chunk = pd.DataFrame({"temp": output[hit].astype(str), "name": names[hit].astype(str)})

@@ -25,8 +25,9 @@ from work_data_hub.cli._context import load_settings, warn_if_dev_salt
 from work_data_hub.eqc_server.testing import running_eqc_server
 from work_data_hub.infrastructure.db import engine as db_engine
 from work_data_hub.infrastructure.db import migrate
+from work_data_hub.infrastructure.enrichment import temp_ids
 from work_data_hub.infrastructure.enrichment.queue import admin as queue_admin
-from work_data_hub.infrastructure.enrichment.queue import remap, worker
+from work_data_hub.infrastructure.enrichment.queue import worker
 from work_data_hub.io import frames
 from work_data_hub.settings import Settings
 from work_data_hub.utils import clock
@@ -82,7 +83,7 @@ class DemoResult:
 
 def _stage(name: str, ids: pd.Series) -> Stage:
     text = ids.astype("string")
-    temp = remap.temp_id_mask(ids)
+    temp = temp_ids.temp_id_mask(ids)
     missing = text.isna() | text.str.strip().isin(["", "N/A"]).fillna(True).astype(bool)
     return Stage(
         name=name,

@@ -137,9 +137,12 @@ def test_killed_worker_loses_nothing_once_its_lease_expires(
     with db_engine.begin() as conn:  # the lease is still running: nothing is recovered yet
         assert QueueRepository(conn).recover_expired(utcnow(), max_attempts=3) == 0
     eqc.faults.set(latency_ms=0)
-    time.sleep(2.2)
+    started = utcnow()
+    after_lease = utcnow() + dt.timedelta(seconds=3)  # a controlled clock past the lease
     with client(eqc) as finder:
-        stats = process_enrichment_queue(db_engine, finder, cache=None)
+        stats = process_enrichment_queue(
+            db_engine, finder, cache=None, now=lambda: after_lease + (utcnow() - started)
+        )
     assert stats.recovered == stranded
     assert status_counts(db_engine) == {"done": 200}
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -55,6 +56,19 @@ class FakeRepository:
         self.enqueued: list[list[dict[str, str]]] = []
         self.open_requests: set[str] = set()
         self.fail: set[str] = set()
+        self.savepoints = 0
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        self.savepoints += 1
+        yield
+
+    def lookup_ids(self, aliases_by_type: Mapping[str, Iterable[str]]) -> dict[str, dict[str, str]]:
+        keys = [(alias, kind) for kind, aliases in aliases_by_type.items() for alias in aliases]
+        found: dict[str, dict[str, str]] = {}
+        for match in self.lookup_batch(keys):
+            found.setdefault(match.match_type, {})[match.alias_name] = match.canonical_id
+        return found
 
     def lookup_batch(self, keys: Sequence[tuple[str, str]]) -> list[MatchResult]:
         if "lookup" in self.fail:
@@ -577,7 +591,11 @@ def test_empty_frame_resolves_to_empty_output() -> None:
 def test_statistics_to_dict_has_every_field_filled() -> None:
     _, stats = resolve(frame(name=["甲"]), repository=FakeRepository())
     as_dict = stats.to_dict()
-    assert set(as_dict) == set(ResolutionStatistics.__dataclass_fields__)
+    assert set(as_dict) == {
+        *ResolutionStatistics.__dataclass_fields__,
+        "yaml_hits_total",
+        "backflow",
+    }
     assert set(as_dict["yaml_hits"]) == {"plan", "account", "hardcode", "name", "account_name"}
     assert set(as_dict["backflow_stats"]) == {"inserted", "skipped", "conflicts"}
     assert {"prepare", "db_cache", "temp_id", "async_queue", "total"} <= set(as_dict["timings_ms"])

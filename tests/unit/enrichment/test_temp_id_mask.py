@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from work_data_hub.infrastructure.enrichment.queue.remap import temp_id_mask
+from work_data_hub.infrastructure.enrichment.temp_ids import temp_id_mask
 
 
 def test_temp_id_mask_marks_only_whole_temporary_ids() -> None:

@@ -172,12 +172,15 @@ def test_prepare_overrides_normalizes_name_keys_and_trims_codes() -> None:
     assert prepared["account"] == {}
 
 
-def test_prepare_overrides_drops_placeholder_ids_and_bad_hardcode_keys() -> None:
-    prepared = tiers.prepare_overrides(
-        {"plan": {"P1": "N/A", "P2": " "}, "hardcode": {"no-separator": "1", "|甲": "2"}}
-    )
+def test_prepare_overrides_drops_placeholder_ids() -> None:
+    prepared = tiers.prepare_overrides({"plan": {"P1": "N/A", "P2": " "}})
     assert prepared["plan"] == {}
-    assert prepared["hardcode"] == {}
+
+
+@pytest.mark.parametrize("key", ["no-separator", "|甲", "P1|", "P1|  "])
+def test_prepare_overrides_refuses_a_hardcode_key_without_plan_and_name(key: str) -> None:
+    with pytest.raises(ValueError, match=r"plan code\|customer name"):
+        tiers.prepare_overrides({"hardcode": {key: "1"}})
 
 
 def test_prepare_overrides_rejects_unknown_level() -> None:
@@ -222,14 +225,13 @@ def _match(alias: str, company_id: str, match_type: str, priority: int) -> Match
 
 def test_cache_tier_picks_lowest_priority_number_among_valid_hits() -> None:
     keys = keys_of(frame(plan=["P1", "P2"], name=["甲", "乙"]))
-    matches = [
-        _match("甲", "eqc-id", "eqc", 6),
-        _match("P1", "plan-id", "plan", 1),
-        _match("甲", "manual-id", "manual", 0),
-        _match("乙", "NULL", "manual", 0),  # placeholder: ignored
-        _match("乙", "name-id", "name", 4),
-    ]
-    hits = tiers.cache_tier_ids(keys, all_rows(keys), tiers.ids_by_type(matches))
+    stored = {
+        "eqc": {"甲": "eqc-id"},
+        "plan": {"P1": "plan-id"},
+        "manual": {"甲": "manual-id", "乙": "NULL"},  # placeholder: ignored
+        "name": {"乙": "name-id"},
+    }
+    hits = tiers.cache_tier_ids(keys, all_rows(keys), stored)
     assert tiers.ids_of(hits, 2).tolist() == ["manual-id", "name-id"]
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from work_data_hub.infrastructure.enrichment.resolve import tiers
-from work_data_hub.infrastructure.enrichment.types import MatchResult, ResolutionStrategy
+from work_data_hub.infrastructure.enrichment.types import ResolutionStrategy
 
 
 def _keys() -> tiers.FrameKeys:
@@ -46,22 +46,6 @@ def test_cache_lookup_aliases_omit_match_types_without_keys() -> None:
 
 def test_cache_lookup_aliases_of_no_open_rows_are_empty() -> None:
     assert tiers.cache_lookup_aliases(_keys(), np.zeros(3, dtype=bool)) == {}
-
-
-def test_ids_by_type_keeps_the_first_match_per_key() -> None:
-    matches = [
-        MatchResult(
-            alias_name="甲",
-            canonical_id=company_id,
-            match_type=kind,
-            priority=0,
-            source="internal",
-            confidence=1.0,
-        )
-        for company_id, kind in [("1", "name"), ("2", "name"), ("3", "eqc")]
-    ]
-
-    assert tiers.ids_by_type(matches) == {"name": {"甲": "1"}, "eqc": {"甲": "3"}}
 
 
 def test_cache_tier_ids_pick_the_highest_priority_valid_id() -> None:

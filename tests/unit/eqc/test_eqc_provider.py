@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from work_data_hub.errors import EqcAuthError, EqcTransientError, InputError
+from work_data_hub.errors import EqcAuthError, EqcTransientError
 from work_data_hub.infrastructure.enrichment.resolve.eqc_provider import (
     EqcProvider,
-    load_confidence_overrides,
 )
 from work_data_hub.infrastructure.enrichment.types import CompanyInfo, EqcProviderProtocol
 
@@ -109,39 +106,3 @@ def test_repr_shows_budget_only() -> None:
     assert repr(EqcProvider(ScriptedClient(None), budget=2)) == (
         "EqcProvider(budget=2, remaining_budget=2, available=True)"
     )
-
-
-def test_confidence_overrides_load_from_yaml(tmp_path: Path) -> None:
-    path = tmp_path / "confidence.yml"
-    path.write_text("拼音: 0.5\n模糊匹配: 0.75\n", encoding="utf-8")
-    assert load_confidence_overrides(path) == {"拼音": 0.5, "模糊匹配": 0.75}
-
-
-def test_empty_confidence_file_is_no_overrides(tmp_path: Path) -> None:
-    path = tmp_path / "confidence.yml"
-    path.write_text("", encoding="utf-8")
-    assert load_confidence_overrides(path) == {}
-
-
-@pytest.mark.parametrize(
-    "text",
-    ["- 1\n- 2\n", "拼音: 2\n", "拼音: yes\n", "拼音: [\n"],
-    ids=["list", "too-big", "bool", "broken"],
-)
-def test_bad_confidence_files_are_input_errors(tmp_path: Path, text: str) -> None:
-    path = tmp_path / "confidence.yml"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(InputError):
-        load_confidence_overrides(path)
-
-
-def test_missing_confidence_file_is_an_input_error(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="FileNotFoundError"):
-        load_confidence_overrides(tmp_path / "none.yml")
-
-
-def test_oversized_confidence_file_is_an_input_error(tmp_path: Path) -> None:
-    path = tmp_path / "confidence.yml"
-    path.write_text("#" * 70_000, encoding="utf-8")
-    with pytest.raises(InputError, match="larger"):
-        load_confidence_overrides(path)

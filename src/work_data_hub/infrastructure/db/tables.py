@@ -1,6 +1,9 @@
-"""The three ``enterprise`` tables, declared once, and the enums their CHECKs enforce.
+"""The ``enterprise`` tables, declared once, and the enums their CHECKs enforce.
 
-Statements live in the repositories; this module only describes the data. The
+Each table has one owner module, which holds every statement on it (this module only
+describes the data): ``company_master`` and ``company_mapping`` —
+``enrichment.mapping_repository``; ``enrichment_requests`` — ``enrichment.queue.repository``;
+``eqc_rate_slots`` — ``eqc.rate_limit``. The
 migrations in ``migrations/versions`` create exactly these definitions (a test compares
 the migrated database with this metadata on both dialects).
 """

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from work_data_hub.infrastructure.enrichment.resolve import tiers
+from work_data_hub.infrastructure.enrichment.resolve.overrides import load_company_id_overrides
 from work_data_hub.infrastructure.enrichment.types import (
     YAML_LEVELS,
     EnqueueResult,
@@ -35,7 +36,7 @@ from work_data_hub.infrastructure.enrichment.types import (
     ResolutionStatistics,
     ResolutionStrategy,
 )
-from work_data_hub.settings import DEV_ALIAS_SALT
+from work_data_hub.settings import Settings
 from work_data_hub.utils import clock
 from work_data_hub.utils.logging import get_logger
 
@@ -99,11 +100,18 @@ class _Run:
 class CompanyIdResolver:
     """Gives every row of a frame a company id: a real one where known, else a temporary one.
 
-    ``yaml_overrides`` is what ``load_company_id_overrides`` returns (name keys may also be
-    given raw: they are normalized here). Without ``mapping_repository`` the DB cache,
-    backflow and enqueue are skipped; without ``eqc_provider`` the EQC tier is. ``salt`` is
-    the HMAC key of temporary ids; ``None`` means the development salt — entry points pass
-    ``Settings.alias_salt``.
+    The defaults read the environment through :class:`~work_data_hub.settings.Settings`, as
+    the CLI does, so the library and the CLI give the same ids for the same input:
+
+    * ``yaml_overrides=None`` loads the override files of ``WDH_MAPPINGS_DIR``; ``{}`` means
+      none. Given overrides are what ``load_company_id_overrides`` returns (name keys may
+      also be raw: they are normalized here; hardcode keys must read ``plan|name``).
+    * ``salt=None`` takes ``WDH_ALIAS_SALT``. Without it, production (``WDH_ENV``) refuses
+      with ``ConfigError``; development uses the development salt and warns once.
+
+    Without ``mapping_repository`` the DB cache, backflow and enqueue are skipped; without
+    ``eqc_provider`` the EQC tier is. A collaborator that does not provide its protocol
+    (say, a dict of overrides passed positionally as the repository) is a ``TypeError``.
 
     The EQC tier runs when a provider is given and ``strategy.sync_lookup_budget > 0``
     (spec section 1); the run's budget is ``min(sync_lookup_budget,
@@ -118,10 +126,21 @@ class CompanyIdResolver:
         eqc_provider: EqcProviderProtocol | None = None,
         salt: str | None = None,
     ) -> None:
+        _check_collaborator("mapping_repository", mapping_repository, MappingRepositoryProtocol)
+        _check_collaborator("eqc_provider", eqc_provider, EqcProviderProtocol)
+        settings = Settings.from_env() if yaml_overrides is None or salt is None else None
+        if yaml_overrides is None:
+            assert settings is not None
+            yaml_overrides = load_company_id_overrides(settings.mappings_dir)
+        if salt is None:
+            assert settings is not None
+            salt = settings.alias_salt
+            if settings.salt_is_default:
+                _warn_development_salt()
         self._overrides = tiers.prepare_overrides(yaml_overrides)
         self._repository = mapping_repository
         self._provider = eqc_provider
-        self._salt = DEV_ALIAS_SALT if salt is None else salt
+        self._salt = salt
 
     def resolve_batch(
         self, df: pd.DataFrame, strategy: ResolutionStrategy | None = None
@@ -196,16 +215,9 @@ class CompanyIdResolver:
             )
 
     def _lookup_stored(self, aliases: dict[str, list[str]]) -> dict[str, dict[str, str]]:
-        """One query for ``aliases``: the repository's ``lookup_ids`` when it has one
-        (no object per mapping, each alias sent once), else the protocol's
-        ``lookup_batch``."""
+        """One query for ``aliases``: no object per mapping, each alias sent once."""
         assert self._repository is not None
-        lookup_ids = getattr(self._repository, "lookup_ids", None)
-        if callable(lookup_ids):
-            found: dict[str, dict[str, str]] = lookup_ids(aliases)
-            return found
-        keys = [(alias, kind) for kind, names in aliases.items() for alias in names]
-        return tiers.ids_by_type(self._repository.lookup_batch(keys))
+        return self._repository.lookup_ids(aliases)
 
     def _existing_tier(self, run: _Run) -> None:
         resolved = np.zeros(run.keys.n_rows, dtype=bool)
@@ -308,8 +320,27 @@ class CompanyIdResolver:
                 **counts,
             )
 
-    def _savepoint(self) -> Any:
-        """A savepoint on the repository's connection, when it exposes one."""
-        connection = getattr(self._repository, "connection", None)
-        begin_nested = getattr(connection, "begin_nested", None)
-        return begin_nested() if callable(begin_nested) else nullcontext()
+    def _savepoint(self) -> AbstractContextManager[object]:
+        """The repository's savepoint around one optional database step."""
+        assert self._repository is not None
+        return self._repository.savepoint()
+
+
+def _check_collaborator(parameter: str, value: object, protocol: type) -> None:
+    if value is not None and not isinstance(value, protocol):
+        raise TypeError(
+            f"{parameter} must provide {protocol.__name__}, got {type(value).__name__}"
+            " (overrides go in yaml_overrides)"
+        )
+
+
+_dev_salt_warned = False
+
+
+def _warn_development_salt() -> None:
+    """One warning per process: ids made with the development salt must stay out of
+    production data."""
+    global _dev_salt_warned  # noqa: PLW0603 - a once-per-process flag
+    if not _dev_salt_warned:
+        _dev_salt_warned = True
+        log.warning("resolver.development_salt", variable="WDH_ALIAS_SALT")

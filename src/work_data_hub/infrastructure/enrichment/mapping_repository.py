@@ -30,6 +30,7 @@ from work_data_hub.infrastructure.db.bound_batches import (
     text_array_params,
 )
 from work_data_hub.infrastructure.db.errors import storage_errors
+from work_data_hub.infrastructure.enrichment import _mapping_checks as checks
 from work_data_hub.infrastructure.enrichment import _mapping_statements as statements
 from work_data_hub.infrastructure.enrichment.queue.repository import QueueRepository
 from work_data_hub.infrastructure.enrichment.types import (
@@ -49,10 +50,7 @@ log = get_logger(__name__)
 LIST_MAPPINGS_CHUNK_ROWS = 1000
 
 _DIALECTS = ("postgresql", "sqlite")
-_MATCH_TYPES = frozenset(m.value for m in tables.MatchType)
-_SOURCES = frozenset(s.value for s in tables.MappingSource)
 _PRIORITY_OF_TYPE = {m.value: m.priority for m in tables.MatchType}
-_ID_LENGTH: int = tables.company_mapping.c.canonical_id.type.length  # type: ignore[attr-defined]
 
 
 class CompanyMappingRepository:
@@ -66,8 +64,13 @@ class CompanyMappingRepository:
 
     @property
     def connection(self) -> sa.Connection:
-        """The caller's connection, e.g. for a ``begin_nested()`` around optional writes."""
+        """The caller's connection."""
         return self._conn
+
+    def savepoint(self) -> sa.NestedTransaction:
+        """A savepoint on the caller's connection: wrap an optional write in it, so its
+        failure rolls back to here and leaves the caller's transaction usable."""
+        return self._conn.begin_nested()
 
     # -- company_mapping ---------------------------------------------------------------
 
@@ -76,8 +79,10 @@ class CompanyMappingRepository:
 
         Keys are de-duplicated first; each key yields at most one result (the pair is
         unique). The order of results is unspecified: the caller picks by priority.
+        A key that is not a pair — a bare string would unpack into its two characters —
+        raises ``ValueError``.
         """
-        wanted = set(keys)
+        wanted = checks.checked_keys(keys)
         aliases = dict.fromkeys(alias for alias, _ in wanted)
         if not aliases:
             return []
@@ -157,7 +162,7 @@ class CompanyMappingRepository:
         return found
 
     def insert_batch_with_conflict_check(
-        self, mappings: Sequence[MappingRecord]
+        self, mappings: Sequence[MappingRecord | Mapping[str, Any]]
     ) -> InsertBatchResult:
         """Insert new mappings; never overwrite an alias that maps to another id.
 
@@ -181,22 +186,27 @@ class CompanyMappingRepository:
         or a confidence outside [0, 1], before any SQL runs. A record the database cannot
         store — text holding NUL or a lone surrogate, an id longer than the column's 64
         characters — is ``skipped`` (on SQLite too, which would store it).
+
+        Records are :class:`MappingRecord` or plain mappings with its fields (as the
+        original's callers pass them); anything else raises ``ValueError``.
         """
+        records = [checks.as_record(index, record) for index, record in enumerate(mappings)]
         by_key: dict[tuple[str, str], list[MappingRecord]] = {}
-        for index, record in enumerate(mappings):
-            _check_mapping(index, record)
+        for index, record in enumerate(records):
+            checks.check_mapping(index, record)
             by_key.setdefault((record.alias_name, record.match_type), []).append(record)
         if not by_key:
             return InsertBatchResult()
 
         candidates: list[MappingRecord] = []
         skipped = conflicts = 0
-        clean = all_storable(t for r in mappings for t in (r.alias_name, r.canonical_id)) and all(
-            len(r.canonical_id) <= _ID_LENGTH for r in mappings
+        clean = all_storable(t for r in records for t in (r.alias_name, r.canonical_id)) and all(
+            len(r.canonical_id) <= checks.ID_LENGTH for r in records
         )
         for (alias, _kind), records in by_key.items():
             if not clean and (
-                storable(alias) != alias or not all(_storable_id(r.canonical_id) for r in records)
+                storable(alias) != alias
+                or not all(checks.storable_id(r.canonical_id) for r in records)
             ):
                 skipped += len(records)  # one unstorable record must not fail the whole batch
             elif len({r.canonical_id for r in records}) > 1:
@@ -243,7 +253,7 @@ class CompanyMappingRepository:
         iterator while the connection is open.
         """
         kinds = None if match_types is None else [str(kind) for kind in match_types]
-        unknown = sorted(set(kinds or ()) - _MATCH_TYPES)
+        unknown = sorted(set(kinds or ()) - checks.MATCH_TYPES)
         if unknown:
             raise ValueError(f"unknown match type(s): {', '.join(unknown)}")
         return self._stream_mappings(kinds)
@@ -271,7 +281,7 @@ class CompanyMappingRepository:
             raise ValueError("company_id must not be empty")
         if not official_name or not official_name.strip():
             raise ValueError("official_name must not be empty")
-        if source not in _SOURCES:
+        if source not in checks.SOURCES:
             raise ValueError(f"unknown source: {source!r}")
         alias_list = list(dict.fromkeys(a for a in aliases if a))
         now = clock.utcnow()
@@ -356,23 +366,3 @@ class CompanyMappingRepository:
                     yield MatchResult.from_row(row)
             finally:
                 result.close()
-
-
-# -- validation and errors ---------------------------------------------------------------
-
-
-def _storable_id(company_id: str) -> bool:
-    return len(company_id) <= _ID_LENGTH and storable(company_id) == company_id
-
-
-def _check_mapping(index: int, record: MappingRecord) -> None:
-    if record.match_type not in _MATCH_TYPES:
-        raise ValueError(f"mapping {index}: unknown match_type {record.match_type!r}")
-    if record.source not in _SOURCES:
-        raise ValueError(f"mapping {index}: unknown source {record.source!r}")
-    if not record.alias_name or not record.alias_name.strip():
-        raise ValueError(f"mapping {index} has an empty 'alias_name'")
-    if not record.canonical_id or not record.canonical_id.strip():
-        raise ValueError(f"mapping {index} has an empty 'canonical_id'")
-    if not 0.0 <= record.confidence <= 1.0:
-        raise ValueError(f"mapping {index}: confidence must be between 0 and 1")

@@ -32,16 +32,20 @@ the caller (it is a secret; it comes from settings and never reaches a log).
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import operator
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
-from typing import Any, Final
+from typing import Final
 
-import numpy as np
 import pandas as pd
+
+from work_data_hub.infrastructure.enrichment import temp_ids
+from work_data_hub.infrastructure.enrichment._series import map_distinct
+from work_data_hub.infrastructure.enrichment.temp_ids import (
+    EMPTY_KEY,
+    TEMP_ID_PATTERN,
+    TEMP_ID_PREFIX,
+    temp_id_for_key,
+)
 
 __all__ = [
     "EMPTY_KEY",
@@ -136,13 +140,6 @@ PLACEHOLDERS: Final[tuple[str, ...]] = (
 PROTECTED_NAMES: Final[tuple[str, ...]] = ("保留账户管理",)
 """Names returned as they are once cleaned, although they begin with a status marker."""
 
-EMPTY_KEY: Final = "__empty__"
-"""What an empty normalized name is hashed as (real keys are upper case, so no collision)."""
-
-TEMP_ID_PREFIX: Final = "IN"
-_BASE32_ALPHABET: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-TEMP_ID_PATTERN: Final = re.compile(f"{TEMP_ID_PREFIX}[{_BASE32_ALPHABET}]{{16}}")
-"""The shape of a temporary id; match it with ``fullmatch``."""
 
 # Step 3's characters: str.isspace() or category Cc, Cf, Cs, for Unicode 14.0.0 (Python 3.11).
 # Kept as ranges so importing the module does not scan every code point; a unit test checks
@@ -340,59 +337,6 @@ def normalize_for_temp_id(name: object) -> str:
     return _normalize_text(name if type(name) is str else str.__str__(name))
 
 
-# HMAC-SHA1 (RFC 2104) with the key's inner and outer pads hashed once per salt: the same
-# bytes as hmac.digest(salt, msg, "sha1"), at about half the cost per ID. A unit test checks
-# the two agree. The cache is tiny and bounded; there is one salt per deployment.
-_SHA1_BLOCK = 64
-_IPAD: Final = bytes(b ^ 0x36 for b in range(256))
-_OPAD: Final = bytes(b ^ 0x5C for b in range(256))
-# RFC 4648 Base32 of 10 bytes is 16 characters: 8 groups of 10 bits, two characters each.
-_BASE32_PAIRS: Final = [a + b for a in _BASE32_ALPHABET for b in _BASE32_ALPHABET]
-
-
-def _sha1(data: bytes) -> Any:
-    # SHA-1 inside HMAC is what the contract fixes; HMAC does not rest on collision resistance.
-    return hashlib.sha1(data)  # noqa: S324
-
-
-@functools.lru_cache(maxsize=8)
-def _hmac_sha1_pads(salt_bytes: bytes) -> tuple[Any, Any]:
-    key = _sha1(salt_bytes).digest() if len(salt_bytes) > _SHA1_BLOCK else salt_bytes
-    key = key.ljust(_SHA1_BLOCK, b"\0")
-    return _sha1(key.translate(_IPAD)), _sha1(key.translate(_OPAD))
-
-
-def _hmac_sha1(salt_bytes: bytes, message: bytes) -> bytes:
-    inner_pad, outer_pad = _hmac_sha1_pads(salt_bytes)
-    inner = inner_pad.copy()
-    inner.update(message)
-    outer = outer_pad.copy()
-    outer.update(inner.digest())
-    digest: bytes = outer.digest()
-    return digest
-
-
-def _base32_of_10_bytes(data: bytes) -> str:
-    n = int.from_bytes(data[:10], "big")
-    pairs = _BASE32_PAIRS
-    return "".join([pairs[(n >> shift) & 0x3FF] for shift in range(70, -1, -10)])
-
-
-def _temp_id_for_key(key: str, salt_bytes: bytes) -> str:
-    mac = _hmac_sha1(salt_bytes, (key or EMPTY_KEY).encode("utf-8"))
-    return TEMP_ID_PREFIX + _base32_of_10_bytes(mac)
-
-
-def _salt_bytes(salt: object) -> bytes:
-    if not isinstance(salt, str):
-        raise TypeError("salt must be a str")
-    try:
-        return salt.encode("utf-8")
-    except UnicodeEncodeError:
-        # The message must not quote the salt: it is a secret.
-        raise ValueError("salt must be encodable as UTF-8") from None
-
-
 def generate_temp_company_id(name: object, salt: str) -> str:
     """Return the temporary company ID ``IN`` + 16 Base32 characters for ``name``.
 
@@ -400,49 +344,7 @@ def generate_temp_company_id(name: object, salt: str) -> str:
     empty), first 10 bytes, Base32 without padding. Never raises for any ``name``; a salt
     that is not a UTF-8-encodable ``str`` is caller misuse (``TypeError``/``ValueError``).
     """
-    return _temp_id_for_key(normalize_for_temp_id(name), _salt_bytes(salt))
-
-
-def temp_id_for_key(key: str, salt: str) -> str:
-    """The temporary company ID of an already-normalized ``key``.
-
-    Equals ``generate_temp_company_id(name, salt)`` whenever ``key ==
-    normalize_for_temp_id(name)`` (the normalizer is idempotent), without normalizing
-    again: for callers that hold normalized keys already. ``""`` hashes as ``__empty__``.
-    """
-    return _temp_id_for_key(key, _salt_bytes(salt))
-
-
-def _map_distinct(s: pd.Series, func: Callable[[object], object]) -> pd.Series:
-    """Apply ``func`` once per distinct cell of ``s`` and spread the results over its rows."""
-    if s.dtype == object:
-        values = s.to_numpy(dtype=object).tolist()
-        results: Sequence[object]
-        try:
-            # A dict keeps one slot per distinct value; it is the fastest dedup for Python
-            # objects. NaN objects are found again by identity, and equal keys (1, 1.0,
-            # True) all normalize to "" anyway.
-            table = dict.fromkeys(values)
-        except TypeError:  # an unhashable cell (list, dict): no dedup, one call per row
-            results = [func(value) for value in values]
-        else:
-            for value in table:
-                table[value] = func(value)
-            # itemgetter looks all rows up in one C loop (and returns a tuple from 2 items on),
-            # markedly cheaper than a Python-level loop or map() over a million rows.
-            if len(values) > 1:
-                results = operator.itemgetter(*values)(table)
-            else:
-                results = [table[value] for value in values]
-        return pd.Series(results, index=s.index, name=s.name, dtype=object)
-    # Typed arrays (pandas' string dtype, categoricals, numbers) factorize natively and fast;
-    # missing values get code -1, which picks the extra last slot of the table.
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    distinct = np.asarray(uniques, dtype=object).tolist()
-    table_array = np.empty(len(distinct) + 1, dtype=object)
-    table_array[: len(distinct)] = [func(value) for value in distinct]
-    table_array[len(distinct)] = func(None)
-    return pd.Series(table_array.take(codes), index=s.index, name=s.name, dtype=object)
+    return temp_ids.temp_id_for_key(normalize_for_temp_id(name), salt)
 
 
 def normalize_series(s: pd.Series) -> pd.Series:
@@ -451,7 +353,7 @@ def normalize_series(s: pd.Series) -> pd.Series:
     Returns an object Series of ``str`` (``""`` where the name is empty or missing) with the
     same index and name as ``s``.
     """
-    return _map_distinct(s, normalize_for_temp_id)
+    return map_distinct(s, normalize_for_temp_id)
 
 
 def temp_ids_for_series(s: pd.Series, salt: str) -> pd.Series:
@@ -460,10 +362,10 @@ def temp_ids_for_series(s: pd.Series, salt: str) -> pd.Series:
     Rows without a name get no ID on purpose: one shared "empty" ID would merge unrelated
     records. Each distinct value is normalized and hashed once; same index and name as ``s``.
     """
-    salt_bytes = _salt_bytes(salt)
+    salt_bytes = temp_ids.salt_bytes(salt)
 
     def temp_id(value: object) -> str | None:
         key = normalize_for_temp_id(value)
-        return _temp_id_for_key(key, salt_bytes) if key else None
+        return temp_ids.temp_id_for_key_bytes(key, salt_bytes) if key else None
 
-    return _map_distinct(s, temp_id)
+    return map_distinct(s, temp_id)

@@ -6,7 +6,8 @@ are a public contract (spec section 1, story 6.5): existing callers rely on them
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -43,8 +44,9 @@ HARDCODE_SEPARATOR = "|"
 class ResolutionStrategy:
     """How :meth:`CompanyIdResolver.resolve_batch` reads a frame and which tiers run.
 
-    ``use_enrichment_service`` and ``sync_lookup_budget > 0`` together enable the EQC sync
-    tier; ``enable_async_queue`` (story 6.5) enqueues names that got a temporary id.
+    The EQC sync tier runs when the resolver has a provider and ``sync_lookup_budget > 0``
+    (spec section 1); ``use_enrichment_service`` is kept for the original's callers and
+    gates nothing. ``enable_async_queue`` (story 6.5) enqueues names that got a temporary id.
     """
 
     plan_code_column: str = "计划代码"
@@ -88,8 +90,12 @@ class ResolutionStatistics:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field, as plain JSON-serializable values."""
-        return asdict(self)
+        """Every field, as plain JSON-serializable values, plus the original's two
+        derived keys: ``yaml_hits_total`` and ``backflow`` (the backflow counts)."""
+        data = asdict(self)
+        data["yaml_hits_total"] = sum(self.yaml_hits.values())
+        data["backflow"] = dict(self.backflow_stats)
+        return data
 
 
 @dataclass(frozen=True)
@@ -100,21 +106,35 @@ class ResolutionResult:
     statistics: ResolutionStatistics
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class EnqueueResult:
-    """Outcome of ``enqueue_for_enrichment``: rows really inserted vs skipped duplicates."""
+    """Outcome of ``enqueue_for_enrichment``: rows really inserted vs skipped duplicates.
+
+    Positional like the story's ``EnqueueResult(queued_count, skipped_count)``.
+    """
 
     queued_count: int = 0
     skipped_count: int = 0
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class InsertBatchResult:
-    """Outcome of ``insert_batch_with_conflict_check``."""
+    """Outcome of ``insert_batch_with_conflict_check``.
+
+    ``inserted_count`` and ``skipped_count`` are the original implementation's names.
+    """
 
     inserted: int = 0
     skipped: int = 0
     conflicts: int = 0
+
+    @property
+    def inserted_count(self) -> int:
+        return self.inserted
+
+    @property
+    def skipped_count(self) -> int:
+        return self.skipped
 
     def to_dict(self) -> dict[str, int]:
         return {"inserted": self.inserted, "skipped": self.skipped, "conflicts": self.conflicts}
@@ -134,9 +154,10 @@ class MappingRecord:
     confidence: float = 1.0
 
 
-@dataclass(kw_only=True, slots=True)
+@dataclass(slots=True)
 class MatchResult:
-    """A mapping found in the DB cache.
+    """A mapping found in the DB cache; ``company_id`` is the original's name of
+    ``canonical_id``.
 
     Not frozen: a lookup builds one per mapping found, thousands at a time, and a frozen
     dataclass's ``__init__`` costs more than twice as much.
@@ -160,12 +181,28 @@ class MatchResult:
             confidence=float(row.confidence),
         )
 
+    @property
+    def company_id(self) -> str:
+        return self.canonical_id
+
 
 @runtime_checkable
 class MappingRepositoryProtocol(Protocol):
-    """What the resolver needs from the mapping repository."""
+    """Everything the resolver uses of the mapping repository.
+
+    ``lookup_ids`` is the DB-cache tier's one query (ids per match type and alias, no
+    object per mapping); ``lookup_batch`` the contract's per-key form. ``savepoint()``
+    wraps each optional database step, so a failing tier cannot poison the caller's
+    transaction.
+    """
 
     def lookup_batch(self, keys: Sequence[tuple[str, str]]) -> list[MatchResult]: ...
+
+    def lookup_ids(
+        self, aliases_by_type: Mapping[str, Iterable[str]]
+    ) -> dict[str, dict[str, str]]: ...
+
+    def savepoint(self) -> AbstractContextManager[object]: ...
 
     def insert_batch_with_conflict_check(
         self, mappings: Sequence[MappingRecord]

@@ -15,13 +15,10 @@ import pandas as pd
 import sqlalchemy as sa
 
 from work_data_hub.errors import InputError
-from work_data_hub.infrastructure.enrichment import normalizer
 from work_data_hub.infrastructure.enrichment.queue.repository import QueueRepository
+from work_data_hub.infrastructure.enrichment.temp_ids import temp_id_mask
 
-__all__ = ["TEMP_ID_PATTERN", "RemapStatistics", "remap_temp_ids", "temp_id_mask"]
-
-#: The shape of a temporary id (see the normalization contract).
-TEMP_ID_PATTERN = normalizer.TEMP_ID_PATTERN.pattern
+__all__ = ["RemapStatistics", "remap_temp_ids"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -37,11 +34,6 @@ class RemapStatistics:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def temp_id_mask(values: pd.Series) -> pd.Series:
-    """Per cell, whether it holds a temporary id (a boolean Series on the same index)."""
-    return values.astype("string").str.fullmatch(TEMP_ID_PATTERN).fillna(False).astype(bool)
 
 
 def remap_temp_ids(

@@ -61,9 +61,6 @@ log = get_logger(__name__)
 #: Values bound in one ``IN`` list; below both drivers' limits (SQLite 32,766, psycopg 65,535).
 MAX_IN_PARAMETERS = 10_000
 
-_R = tables.enrichment_requests
-_PENDING = tables.RequestStatus.PENDING.value
-_PROCESSING = tables.RequestStatus.PROCESSING.value
 _DONE = tables.RequestStatus.DONE.value
 _FAILED = tables.RequestStatus.FAILED.value
 _T = TypeVar("_T")

@@ -13,13 +13,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import yaml
-
-from work_data_hub.errors import EqcAuthError, EqcError, InputError
+from work_data_hub.errors import EqcAuthError, EqcError
 from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.enrichment import normalizer
 from work_data_hub.infrastructure.enrichment.types import (
@@ -40,7 +36,6 @@ __all__ = [
     "FORMER_NAME_CONFIDENCE_FACTOR",
     "EqcProvider",
     "cache_company_info",
-    "load_confidence_overrides",
 ]
 
 
@@ -104,29 +99,6 @@ def cache_company_info(
             source=tables.MappingSource.EQC.value,
         )
         return repository.insert_batch_with_conflict_check(records)
-
-
-def load_confidence_overrides(path: str | Path) -> dict[str, float]:
-    """Match type → confidence from a small YAML mapping (e.g. ``拼音: 0.5``)."""
-    file = Path(path)
-    try:
-        if file.stat().st_size > MAX_OVERRIDE_FILE_BYTES:
-            raise InputError(
-                f"confidence override file is larger than {MAX_OVERRIDE_FILE_BYTES} bytes"
-            )
-        data: Any = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"confidence override file unreadable ({type(exc).__name__})") from exc
-    if data is None:
-        return {}
-    if not isinstance(data, Mapping):
-        raise InputError("confidence override file must hold a mapping")
-    overrides: dict[str, float] = {}
-    for key, value in data.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-            raise InputError("confidence overrides must be numbers between 0 and 1")
-        overrides[str(key)] = float(value)
-    return overrides
 
 
 class EqcProvider:

@@ -35,6 +35,7 @@ import pandas as pd
 
 from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.enrichment import normalizer, types
+from work_data_hub.infrastructure.enrichment.temp_ids import TEMP_ID_PATTERN, is_temp_id
 from work_data_hub.infrastructure.enrichment.types import ResolutionStrategy
 
 __all__ = [
@@ -64,8 +65,6 @@ Objects = npt.NDArray[np.object_]
 EXCLUDED_MARKER = types.EXCLUDED_MARKER
 #: Company ids that mean "no id" (compared upper-case, after trimming).
 PLACEHOLDER_IDS = frozenset({"N", "NA", "N/A", "NONE", "NULL", "NAN"})
-#: Temporary ids (see normalization.md); they are never learned by the backflow.
-TEMP_ID_PATTERN = normalizer.TEMP_ID_PATTERN
 HARDCODE_SEPARATOR = types.HARDCODE_SEPARATOR
 #: From this many rows, the code columns are factorized in a second thread while the name
 #: columns are normalized: pyarrow's dictionary encoding releases the GIL, so the two
@@ -120,11 +119,6 @@ def found(values: Objects) -> Mask:
     """Elementwise ``value is not None`` of an object array (vectorized)."""
     flags: Mask = np.asarray(values != None, dtype=bool)  # noqa: E711 - elementwise
     return flags
-
-
-def is_temp_id(value: str) -> bool:
-    """Whether ``value`` is a temporary id (``IN`` + 16 Base32 characters)."""
-    return TEMP_ID_PATTERN.fullmatch(value) is not None
 
 
 # --------------------------------------------------------------------------- key columns

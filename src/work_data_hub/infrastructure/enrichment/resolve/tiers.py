@@ -37,7 +37,6 @@ from work_data_hub.infrastructure.enrichment.resolve.keys import (
 from work_data_hub.infrastructure.enrichment.types import (
     YAML_LEVELS,
     MappingRecord,
-    MatchResult,
 )
 
 __all__ = [
@@ -66,7 +65,6 @@ __all__ = [
     "eqc_candidates",
     "existing_tier",
     "found",
-    "ids_by_type",
     "ids_for_names",
     "ids_of",
     "is_temp_id",
@@ -130,7 +128,10 @@ def _override_key(level: str, raw_key: object) -> str:
         plan, sep, name = text.partition(HARDCODE_SEPARATOR)
         plan_key, name_key = plan.strip(), normalizer.normalize_for_temp_id(name)
         if not sep or not plan_key or not name_key:
-            return ""
+            raise ValueError(
+                f"hardcode override keys read 'plan code{HARDCODE_SEPARATOR}customer name';"
+                " a key lacks one of the two"
+            )
         return f"{plan_key}{HARDCODE_SEPARATOR}{name_key}"
     return canonical_code(raw_key)
 
@@ -141,7 +142,8 @@ def prepare_overrides(
     """All five levels with keys in the frame's key form (codes trimmed, names normalized).
 
     Values are trimmed ids or ``__EMPTY__``; blank or placeholder ids are dropped. Raises
-    ``ValueError`` for an unknown level or two spellings of one key mapped to two ids.
+    ``ValueError`` for an unknown level, a hardcode key without ``plan|name``, or two
+    spellings of one key mapped to two ids.
     """
     levels: dict[str, dict[str, str]] = {level: {} for level in YAML_LEVELS}
     for level, entries in (overrides or {}).items():
@@ -222,14 +224,6 @@ def cache_lookup_aliases(keys: FrameKeys, unresolved: Mask) -> dict[str, list[st
         if names:
             aliases[match_type] = names
     return aliases
-
-
-def ids_by_type(matches: Iterable[MatchResult]) -> dict[str, dict[str, str]]:
-    """``{match_type: {alias: canonical_id}}`` of ``matches`` (the first one per key)."""
-    by_type: dict[str, dict[str, str]] = {}
-    for match in matches:
-        by_type.setdefault(match.match_type, {}).setdefault(match.alias_name, match.canonical_id)
-    return by_type
 
 
 def cache_tier_ids(

@@ -1,0 +1,1 @@
+"""Configuration entry points kept at the original implementation's import paths."""
