@@ -63,25 +63,25 @@ def test_an_explicit_salt_wins_over_the_environment(monkeypatch: pytest.MonkeyPa
     assert _ids(resolver, NAME) == [generate_temp_company_id(NAME, "given")]
 
 
-def test_no_overrides_argument_loads_the_mappings_dir(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def mappings_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """WDH_MAPPINGS_DIR with a name override excluding ``保留账户管理``."""
     (tmp_path / overrides.override_file_name("name")).write_text(
         "保留账户管理: __EMPTY__\n", encoding="utf-8"
     )
     monkeypatch.setenv("WDH_MAPPINGS_DIR", str(tmp_path))
+    return tmp_path
+
+
+@pytest.mark.usefixtures("mappings_dir")
+def test_no_overrides_argument_loads_the_mappings_dir() -> None:
     result = CompanyIdResolver(salt="s").resolve_batch(pd.DataFrame({"客户名称": ["保留账户管理"]}))
     assert result.data["company_id"].isna().all()
     assert result.statistics.excluded == 1
 
 
-def test_empty_overrides_mean_none_even_with_a_mappings_dir(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (tmp_path / overrides.override_file_name("name")).write_text(
-        "保留账户管理: __EMPTY__\n", encoding="utf-8"
-    )
-    monkeypatch.setenv("WDH_MAPPINGS_DIR", str(tmp_path))
+@pytest.mark.usefixtures("mappings_dir")
+def test_empty_overrides_mean_none_even_with_a_mappings_dir() -> None:
     result = CompanyIdResolver(yaml_overrides={}, salt="s").resolve_batch(
         pd.DataFrame({"客户名称": ["保留账户管理"]})
     )
