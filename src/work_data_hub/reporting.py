@@ -23,7 +23,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -35,9 +35,11 @@ from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMa
 from work_data_hub.infrastructure.enrichment.queue.repository import QueueRepository
 from work_data_hub.infrastructure.enrichment.resolve import tiers
 from work_data_hub.infrastructure.enrichment.types import MappingRecord, ResolutionStatistics
-from work_data_hub.io import frames
+from work_data_hub.io import atomic, frames
+from work_data_hub.io.cells import formula_safe
 
 __all__ = [
+    "EXPORT_ENCODING",
     "IMPORT_ID_COLUMNS",
     "IMPORT_NAME_COLUMNS",
     "MAPPING_COLUMNS",
@@ -51,7 +53,9 @@ __all__ = [
     "merge_statistics",
     "read_unknown_counts",
     "unknown_from_database",
+    "write_csv_rows",
     "write_unknown_csv",
+    "write_unknown_rows",
 ]
 
 UNKNOWN_COLUMNS = ("company_name", "temporary_id", "first_seen", "occurrence_count")
@@ -144,11 +148,14 @@ class RunReport:
             "warnings": self.warnings,
         }
 
+    def dump_json(self, handle: IO[str]) -> None:
+        """The report as one JSON document on ``handle``."""
+        handle.write(json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n")
+
     def write_json(self, path: Path) -> None:
-        path.write_text(
-            json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n",
-            encoding="utf-8",
-        )
+        """Write the report to ``path``, atomically."""
+        with atomic.atomic_text(path, encoding="utf-8") as handle:
+            self.dump_json(handle)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -209,16 +216,30 @@ class UnknownTally:
         ]
 
 
-def write_unknown_csv(path: Path, companies: Iterable[UnknownCompany]) -> int:
-    """Write the export (UTF-8 with BOM, so spreadsheet programs read the names); row count."""
+def write_csv_rows(handle: IO[str], columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> int:
+    """Header and rows as CSV on ``handle``, every cell formula-safe; the row count."""
+    writer = csv.writer(handle)
+    writer.writerow([formula_safe(c) for c in columns])
     count = 0
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(UNKNOWN_COLUMNS)
-        for company in companies:
-            writer.writerow(company.row())
-            count += 1
+    for row in rows:
+        writer.writerow([formula_safe(cell) for cell in row])
+        count += 1
     return count
+
+
+#: Encoding of the CSV exports: UTF-8 with BOM, so spreadsheet programs read the names.
+EXPORT_ENCODING = "utf-8-sig"
+
+
+def write_unknown_rows(handle: IO[str], companies: Iterable[UnknownCompany]) -> int:
+    """The unknown-companies export on an open text handle; row count."""
+    return write_csv_rows(handle, UNKNOWN_COLUMNS, (c.row() for c in companies))
+
+
+def write_unknown_csv(path: Path, companies: Iterable[UnknownCompany]) -> int:
+    """Write the export to ``path`` atomically (UTF-8 with BOM); row count."""
+    with atomic.atomic_text(path, encoding=EXPORT_ENCODING, newline="") as handle:
+        return write_unknown_rows(handle, companies)
 
 
 def read_unknown_counts(paths: Iterable[Path]) -> dict[str, int]:

@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from work_data_hub.io.cells import terminal_safe
+
 __all__ = [
     "err_console",
     "info",
@@ -38,12 +40,12 @@ def print_json(data: Any) -> None:
 
 
 def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    """A rich table on stdout."""
+    """A rich table on stdout; cells lose control and escape characters (names are data)."""
     table = Table(title=title, title_justify="left")
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*("" if value is None else str(value) for value in row))
+        table.add_row(*(terminal_safe(value) for value in row))
     out_console.print(table)
 
 

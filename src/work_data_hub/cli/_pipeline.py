@@ -28,7 +28,7 @@ from work_data_hub.infrastructure.enrichment.types import (
     EqcProviderProtocol,
     ResolutionStrategy,
 )
-from work_data_hub.io import frames
+from work_data_hub.io import atomic, frames
 from work_data_hub.utils import clock
 from work_data_hub.utils.logging import get_logger
 
@@ -96,10 +96,13 @@ def build_strategy(
     queue: bool = True,
     backflow: bool = True,
     output_column: str = "company_id",
+    replace_output_column: bool = False,
+    max_name_length: int | None = None,
 ) -> ResolutionStrategy:
     """The strategy for a file with ``columns``; InputError when a needed column is absent.
 
-    The customer-name column is required; columns named in ``column_map`` must exist.
+    The customer-name column is required; columns named in ``column_map`` must exist; an
+    existing ``output_column`` is refused unless ``replace_output_column``.
     """
     strategy = ResolutionStrategy(
         use_enrichment_service=sync_budget > 0,
@@ -108,6 +111,8 @@ def build_strategy(
         enable_backflow=backflow,
         output_column=output_column,
     )
+    if max_name_length is not None:
+        strategy.max_name_length = max_name_length
     for name, column in column_map.items():
         setattr(strategy, name, column)
     required = ["customer_name_column", *column_map]
@@ -126,12 +131,28 @@ def build_strategy(
             f"expected: {expected}; found: {', '.join(columns) or 'no columns'} "
             "(map a column with --column-map 客户名称=<column>)"
         )
+    check_output_column(columns, strategy, source_name, replace=replace_output_column)
     return strategy
 
 
+def check_output_column(
+    columns: Sequence[str], strategy: ResolutionStrategy, source_name: str, *, replace: bool
+) -> None:
+    """InputError when the output column already exists and may not be replaced."""
+    if replace or strategy.output_column not in columns:
+        return
+    raise InputError(
+        f"{source_name} already has a column {strategy.output_column!r}: name the new one "
+        "with --output-column NAME, or overwrite it with --replace-output-column"
+    )
+
+
 def default_output_path(input_path: Path, suffix: str = "resolved") -> Path:
-    """``data.csv`` → ``data.resolved.csv`` next to the input."""
-    return input_path.with_name(f"{input_path.stem}.{suffix}{input_path.suffix}")
+    """``data.csv`` → ``data.resolved.csv`` next to the input; workbooks give ``.xlsx``."""
+    extension = input_path.suffix
+    if frames.detect_format(input_path) is frames.FileFormat.EXCEL:
+        extension = ".xlsx"
+    return input_path.with_name(f"{input_path.stem}.{suffix}{extension}")
 
 
 def companion_paths(output_path: Path) -> tuple[Path, Path]:
@@ -142,11 +163,13 @@ def companion_paths(output_path: Path) -> tuple[Path, Path]:
     )
 
 
-def _check_paths(input_path: Path, output_path: Path) -> None:
-    if output_path.resolve() == input_path.resolve():
-        raise InputError("the output file must differ from the input file")
+def _check_paths(input_path: Path, output_path: Path, companions: Sequence[Path] = ()) -> None:
+    """Refuse outputs that are the input (by device and inode) or folders, before any write."""
     if frames.detect_format(output_path) is not frames.detect_format(input_path):
         raise InputError("the output file must have the same format as the input file")
+    atomic.check_target(output_path, [input_path])
+    for companion in companions:
+        atomic.check_target(companion, [input_path], role="companion")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -177,8 +200,8 @@ def resolve_file(
     is resolved from the overrides alone: unknown names get temporary ids, nothing is
     cached or queued, ``tier_errors["database"]`` counts it and the report warns.
     """
-    _check_paths(source.path, output_path)
     report_path, unknown_path = companion_paths(output_path)
+    _check_paths(source.path, output_path, (report_path, unknown_path))
     started = clock.utcnow()
     report = reporting.RunReport(
         input_path=source.path.name,
@@ -191,66 +214,81 @@ def resolve_file(
     eqc_usable = provider_factory is not None and remaining > 0
     total_started = time.perf_counter()
     offline_chunks = 0
-    with frames.open_writer(
-        output_path, source.format, encoding=source.encoding, sheet=source.sheet
-    ) as writer:
-        chunks = source.iter_chunks(chunk_rows)
-        while True:
-            mark = time.perf_counter()
-            chunk = next(chunks, None)
-            report.add_time("read", clock.ms_since(mark, None))
-            if chunk is None:
-                break
-            mark = time.perf_counter()
-            with _chunk_transaction(engine) as conn:
-                repository = CompanyMappingRepository(conn) if conn is not None else None
-                provider = None
-                if eqc_usable and remaining > 0 and provider_factory is not None:
-                    provider = provider_factory(repository, remaining)
-                resolver = CompanyIdResolver(
-                    yaml_overrides=overrides,
-                    mapping_repository=repository,
-                    eqc_provider=provider,
-                    salt=salt,
-                )
-                chunk_strategy = dataclasses.replace(
-                    strategy,
-                    sync_lookup_budget=remaining if provider is not None else 0,
-                    use_enrichment_service=provider is not None,
-                )
-                result = resolver.resolve_batch(chunk, chunk_strategy)
-            report.add_time("resolve", clock.ms_since(mark, None))
-            stats = result.statistics
-            if conn is None:
-                offline_chunks += 1
-                _count_database_unreachable(stats, strategy)
-            if provider is not None:
-                remaining = max(0, remaining - stats.budget_consumed)
-                eqc_usable = provider.is_available
-            stats.budget_remaining = remaining
-            reporting.merge_statistics(report.statistics, stats)
-            mark = time.perf_counter()
-            tally.add(chunk[strategy.customer_name_column], result.data[strategy.output_column])
-            writer.write(result.data)
-            report.add_time("write", clock.ms_since(mark, None))
-            report.rows_in += len(chunk)
-            report.chunks += 1
-            if progress is not None:
-                progress(len(chunk))
-            log.debug("cli.chunk_resolved", rows=len(chunk), chunk=report.chunks)
-    report.rows_out = writer.rows_written
-    report.unknown_companies = reporting.write_unknown_csv(unknown_path, tally.companies())
-    if offline_chunks:
-        report.warnings.append(
-            f"the database was unreachable for {offline_chunks} chunk(s): their unknown names "
-            "got temporary ids without the mapping cache and nothing was queued; "
-            "run resolve again once the database is back"
-        )
-    if strategy.sync_lookup_budget > 0 and not eqc_usable and remaining > 0:
-        report.warnings.append("EQC became unavailable during the run; the rest got temporary ids")
-    report.finished_at = clock.utcnow()
-    report.add_time("total", clock.ms_since(total_started, None))
-    report.write_json(report_path)
+    unknown_file = atomic.AtomicFile(unknown_path)
+    report_file = atomic.AtomicFile(report_path)
+    try:
+        with _open_output(source, output_path) as writer:
+            parts = source.iter_parts(chunk_rows)
+            while True:
+                mark = time.perf_counter()
+                part = next(parts, None)
+                report.add_time("read", clock.ms_since(mark, None))
+                if part is None:
+                    break
+                sheet, chunk = part
+                mark = time.perf_counter()
+                with _chunk_transaction(engine) as conn:
+                    repository = CompanyMappingRepository(conn) if conn is not None else None
+                    provider = None
+                    if eqc_usable and remaining > 0 and provider_factory is not None:
+                        provider = provider_factory(repository, remaining)
+                    resolver = CompanyIdResolver(
+                        yaml_overrides=overrides,
+                        mapping_repository=repository,
+                        eqc_provider=provider,
+                        salt=salt,
+                    )
+                    chunk_strategy = dataclasses.replace(
+                        strategy,
+                        sync_lookup_budget=remaining if provider is not None else 0,
+                        use_enrichment_service=provider is not None,
+                    )
+                    result = resolver.resolve_batch(chunk, chunk_strategy)
+                report.add_time("resolve", clock.ms_since(mark, None))
+                stats = result.statistics
+                if conn is None:
+                    offline_chunks += 1
+                    _count_database_unreachable(stats, strategy)
+                if provider is not None:
+                    remaining = max(0, remaining - stats.budget_consumed)
+                    eqc_usable = provider.is_available
+                stats.budget_remaining = remaining
+                reporting.merge_statistics(report.statistics, stats)
+                mark = time.perf_counter()
+                names = chunk[strategy.customer_name_column]
+                tally.add(names, result.data[strategy.output_column])
+                writer.write(result.data, sheet=sheet)
+                report.add_time("write", clock.ms_since(mark, None))
+                report.rows_in += len(chunk)
+                report.chunks += 1
+                if progress is not None:
+                    progress(len(chunk))
+                log.debug("cli.chunk_resolved", rows=len(chunk), chunk=report.chunks)
+            writer.finish()
+            report.rows_out = writer.rows_written
+            report.unknown_companies = reporting.write_unknown_rows(
+                unknown_file.open("w", encoding=reporting.EXPORT_ENCODING, newline=""),
+                tally.companies(),
+            )
+            _add_warnings(
+                report,
+                source,
+                strategy,
+                offline_chunks=offline_chunks,
+                eqc_usable=eqc_usable,
+                remaining=remaining,
+            )
+            report.finished_at = clock.utcnow()
+            report.add_time("total", clock.ms_since(total_started, None))
+            report.dump_json(report_file.open("w", encoding="utf-8"))
+            # The old report goes first: no crash between the renames can leave a report
+            # that vouches for an output it did not describe.
+            atomic.commit_all(
+                [writer.file, unknown_file, report_file], invalidate_first=[report_path]
+            )
+    finally:
+        unknown_file.discard()
+        report_file.discard()
     log.info(
         "cli.file_resolved",
         rows_in=report.rows_in,
@@ -261,6 +299,48 @@ def resolve_file(
     return ResolvedFile(
         report=report, output_path=output_path, report_path=report_path, unknown_path=unknown_path
     )
+
+
+def _open_output(source: frames.FrameSource, output_path: Path) -> frames.FrameWriter:
+    return frames.open_writer(
+        output_path,
+        source.format,
+        encoding=source.encoding,
+        sheet=source.sheet,
+        grids=source.grids,
+        preambles=source.preambles,
+    )
+
+
+def _add_warnings(
+    report: reporting.RunReport,
+    source: frames.FrameSource,
+    strategy: ResolutionStrategy,
+    *,
+    offline_chunks: int,
+    eqc_usable: bool,
+    remaining: int,
+) -> None:
+    if offline_chunks:
+        report.warnings.append(
+            f"the database was unreachable for {offline_chunks} chunk(s): their unknown names "
+            "got temporary ids without the mapping cache and nothing was queued; "
+            "run resolve again once the database is back"
+        )
+    if strategy.sync_lookup_budget > 0 and not eqc_usable and remaining > 0:
+        report.warnings.append("EQC became unavailable during the run; the rest got temporary ids")
+    too_long = int(report.statistics.get("names_too_long", 0))
+    if too_long:
+        report.warnings.append(
+            f"{too_long} row(s) have a name or key longer than {strategy.max_name_length} "
+            "characters: they got no company id and were neither looked up nor queued "
+            "(raise the limit with --max-name-length)"
+        )
+    if source.replaced_bytes:
+        report.warnings.append(
+            f"{source.replaced_bytes} undecodable byte(s) of {source.path.name} were replaced "
+            f"with U+FFFD under --encoding {source.encoding}"
+        )
 
 
 @contextmanager
@@ -309,24 +389,24 @@ def remap_file(
 ) -> RemapSummary:
     """Replace resolved temporary ids in ``column`` of ``source``, chunk by chunk."""
     _check_paths(source.path, output_path)
-    if column not in source.columns:
-        raise InputError(
-            f"missing required column {column!r} in {source.path.name}; "
-            f"found: {', '.join(source.columns)} (choose it with --column)"
-        )
+    for sheet in source.sheets or (None,):
+        if column not in source.columns_of(sheet):
+            raise InputError(
+                f"missing required column {column!r} in {source.path.name}; "
+                f"found: {', '.join(source.columns_of(sheet))} (choose it with --column)"
+            )
     rows = seen = replaced = left = 0
-    with frames.open_writer(
-        output_path, source.format, encoding=source.encoding, sheet=source.sheet
-    ) as writer:
-        for chunk in source.iter_chunks(chunk_rows):
+    with _open_output(source, output_path) as writer:
+        for sheet, chunk in source.iter_parts(chunk_rows):
             with engine.connect() as conn:
                 out, stats = remap.remap_temp_ids(chunk, column, conn)
-            writer.write(out)
+            writer.write(out, sheet=sheet)
             rows += len(chunk)
             seen += stats.temp_id_rows
             replaced += stats.remapped_rows
             left += stats.unresolved_rows
             if progress is not None:
                 progress(len(chunk))
+        writer.commit()
     log.info("cli.file_remapped", rows=rows, replaced=replaced, temp_ids_left=left)
     return RemapSummary(rows=rows, temp_ids_seen=seen, replaced=replaced, temp_ids_left=left)

@@ -146,7 +146,7 @@ def run_demo(
             result = _run_steps(demo_settings, engine, sample_path, sync_budget, concurrency)
         finally:
             engine.dispose()
-        eqc_calls = len(eqc.calls)
+        eqc_calls = eqc.calls.total
     return dataclasses.replace(result, workdir=workdir, eqc_calls=eqc_calls)
 
 

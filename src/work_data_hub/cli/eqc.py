@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import errno
+import ipaddress
 import secrets
 from typing import Annotated
 
 import typer
 
-from work_data_hub.cli._console import info
+from work_data_hub.cli._console import info, warn
 from work_data_hub.cli._context import load_settings
 from work_data_hub.eqc_server.app import FaultSwitches
 from work_data_hub.eqc_server.registry import DEFAULT_REGISTRY_SIZE, DEFAULT_SEED
 from work_data_hub.eqc_server.server import EqcServer, run_server
+from work_data_hub.errors import ConfigError
 
 __all__ = ["eqc_server"]
 
@@ -53,12 +56,32 @@ def eqc_server(
             info(f"  export WDH_EQC_TOKEN={token}")
         info("Ctrl-C to stop")
 
-    run_server(
-        host,
-        port,
-        token=token,
-        registry_size=registry_size,
-        seed=seed,
-        faults=faults,
-        on_ready=ready,
-    )
+    if not _is_loopback(host):
+        warn(
+            f"the local EQC server listens on {host}, beyond this machine: anyone who can "
+            "reach it and knows the token can query it (use --host 127.0.0.1 to keep it local)"
+        )
+    try:
+        run_server(
+            host,
+            port,
+            token=token,
+            registry_size=registry_size,
+            seed=seed,
+            faults=faults,
+            on_ready=ready,
+        )
+    except OSError as exc:
+        reason = "the port is in use" if exc.errno == errno.EADDRINUSE else type(exc).__name__
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {reason} (choose another --port)"
+        ) from exc
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

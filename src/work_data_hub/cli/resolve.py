@@ -14,14 +14,19 @@ from work_data_hub.cli._console import info, print_json, print_table, progress, 
 from work_data_hub.cli._context import load_settings, open_engine, warn_if_dev_salt
 from work_data_hub.errors import InputError, StorageError
 from work_data_hub.infrastructure.enrichment.resolve.overrides import load_company_id_overrides
-from work_data_hub.infrastructure.enrichment.types import ResolutionStrategy
+from work_data_hub.infrastructure.enrichment.types import (
+    DEFAULT_MAX_NAME_LENGTH,
+    ResolutionStrategy,
+)
 from work_data_hub.io import frames
 
 __all__ = ["remap", "resolve"]
 
 _CHUNK_HELP = "Rows per chunk for CSV and Parquet (bounds memory)."
-_INPUT_HELP = "CSV, .xlsx or Parquet file."
-_SHEET_HELP = "Excel sheet name (default: the first sheet)."
+_INPUT_HELP = "CSV, .xlsx, .xls, .ods or Parquet file."
+_SHEET_HELP = "Workbook sheet: a name or a position from 1 (default: the first sheet)."
+_ENCODING_HELP = "Force the CSV encoding (bad bytes become U+FFFD), e.g. utf-8 or gb18030."
+_HEADER_HELP = "Workbook row (from 1) holding the header (default: found in the first 20 rows)."
 
 
 def resolve(
@@ -32,6 +37,27 @@ def resolve(
         typer.Option("-o", "--output", help="Output file (default: INPUT.resolved.<ext>)."),
     ] = None,
     sheet: Annotated[str | None, typer.Option("--sheet", help=_SHEET_HELP)] = None,
+    all_sheets: Annotated[
+        bool,
+        typer.Option("--all-sheets", help="Resolve every sheet holding the customer-name column."),
+    ] = False,
+    header_row: Annotated[
+        int | None, typer.Option("--header-row", min=1, help=_HEADER_HELP)
+    ] = None,
+    encoding: Annotated[str | None, typer.Option("--encoding", help=_ENCODING_HELP)] = None,
+    output_column: Annotated[
+        str, typer.Option("--output-column", help="Name of the column the ids go to.")
+    ] = "company_id",
+    replace_output_column: Annotated[
+        bool,
+        typer.Option("--replace-output-column", help="Overwrite an existing output column."),
+    ] = False,
+    max_name_length: Annotated[
+        int,
+        typer.Option(
+            "--max-name-length", min=1, help="Longer names or keys get no id (counted, warned)."
+        ),
+    ] = DEFAULT_MAX_NAME_LENGTH,
     sync_budget: Annotated[
         int,
         typer.Option("--sync-budget", min=0, help="EQC lookups allowed (needs WDH_EQC_TOKEN)."),
@@ -61,7 +87,18 @@ def resolve(
     settings = load_settings()
     client = _eqc.make_client(settings, "--sync-budget") if sync_budget > 0 else None
     warn_if_dev_salt(settings)
-    source = frames.open_source(input_path, sheet=sheet, text_columns=_key_columns(mapped))
+    if all_sheets and sheet is not None:
+        raise typer.BadParameter("give --sheet or --all-sheets, not both", param_hint="--sheet")
+    key_columns = _key_columns(mapped)
+    source = frames.open_source(
+        input_path,
+        sheet=sheet,
+        text_columns=key_columns,
+        encoding=encoding,
+        all_sheets=all_sheets,
+        header_row=header_row,
+        required_column=key_columns[0],
+    )
     strategy = _pipeline.build_strategy(
         source.columns,
         mapped,
@@ -69,7 +106,17 @@ def resolve(
         sync_budget=sync_budget,
         queue=not no_queue,
         backflow=not no_backflow,
+        output_column=output_column,
+        replace_output_column=replace_output_column,
+        max_name_length=max_name_length,
     )
+    for other in source.sheets[1:]:
+        _pipeline.check_output_column(
+            source.columns_of(other),
+            strategy,
+            f"{input_path.name} sheet {other!r}",
+            replace=replace_output_column,
+        )
     output_path = output or _pipeline.default_output_path(input_path)
     try:
         overrides = load_company_id_overrides(settings.mappings_dir)

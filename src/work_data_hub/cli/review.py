@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import sys
-from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -14,6 +12,7 @@ from work_data_hub import reporting
 from work_data_hub.cli._console import info, print_json, print_table
 from work_data_hub.cli._context import load_settings, open_engine
 from work_data_hub.infrastructure.db import tables
+from work_data_hub.io import atomic
 
 __all__ = ["export_app", "mappings_app"]
 
@@ -49,6 +48,7 @@ def export_unknown(
     if limit is not None:
         companies = companies[:limit]
     if output is not None:
+        atomic.check_target(output, runs or [], role="export")
         written = reporting.write_unknown_csv(output, companies)
         info(f"wrote {written} unknown compan{'y' if written == 1 else 'ies'} to {output}")
     elif as_json:
@@ -104,21 +104,16 @@ def export_mappings(
         )
     settings = load_settings()
     columns = list(reporting.MAPPING_COLUMNS)
+    if output is not None:
+        atomic.check_target(output, [], role="export")
     with open_engine(settings) as engine:
-        rows = reporting.export_mappings(engine, match_type or None)
+        rows = (
+            [row[c] for c in columns]
+            for row in reporting.export_mappings(engine, match_type or None)
+        )
         if output is None:
-            _write_csv(sys.stdout, columns, rows)
+            reporting.write_csv_rows(sys.stdout, columns, rows)
             return
-        with output.open("w", encoding="utf-8-sig", newline="") as handle:
-            count = _write_csv(handle, columns, rows)
+        with atomic.atomic_text(output, encoding=reporting.EXPORT_ENCODING, newline="") as handle:
+            count = reporting.write_csv_rows(handle, columns, rows)
     info(f"wrote {count} mapping(s) to {output}")
-
-
-def _write_csv(handle: IO[str], columns: list[str], rows: Iterable[dict[str, Any]]) -> int:
-    writer = csv.DictWriter(handle, fieldnames=columns)
-    writer.writeheader()
-    count = 0
-    for row in rows:
-        writer.writerow(row)
-        count += 1
-    return count

@@ -19,7 +19,9 @@ runtime from any thread; :class:`CallLog` records every answered call so tests c
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import hmac
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -45,6 +47,8 @@ __all__ = [
 SEARCH_PATH = "/kg-api-hfd/api/search/"
 DETAIL_PATH = "/kg-api-hfd/api/search/findDepart"
 LABELS_PATH = "/kg-api-hfd/api/search/findLabels"
+#: Calls the call log keeps (the latest ones); older records are dropped.
+MAX_CALL_RECORDS = 100_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,15 +81,21 @@ class CallRecord:
 
 
 class CallLog:
-    """Thread-safe record of every call the server answered."""
+    """Thread-safe record of the calls the server answered, the latest ``max_records``.
 
-    def __init__(self) -> None:
+    Bounded, so a long-running server (``wdh-enrich eqc-server``) keeps constant memory;
+    ``total`` counts every call.
+    """
+
+    def __init__(self, max_records: int = MAX_CALL_RECORDS) -> None:
         self._lock = threading.Lock()
-        self._records: list[CallRecord] = []
+        self._records: collections.deque[CallRecord] = collections.deque(maxlen=max_records)
+        self.total = 0
 
     def append(self, record: CallRecord) -> None:
         with self._lock:
             self._records.append(record)
+            self.total += 1
 
     def records(self) -> list[CallRecord]:
         """A snapshot of all records, oldest first."""
@@ -190,7 +200,8 @@ class EqcApp:
         if path not in (SEARCH_PATH, DETAIL_PATH, LABELS_PATH):
             return Answer(status=404, body={"error": "NoSuchPath"}), None
         token = next((v for k, v in headers.items() if k.lower() == "token"), None)
-        if token != self._token:
+        # Constant-time comparison: the answer time must not tell how much of a guess is right.
+        if token is None or not hmac.compare_digest(token.encode(), self._token.encode()):
             return Answer(status=401, body={"error": "Unauthorized"}), "unauthorized"
         if self.faults.count_authorized_call():
             return Answer(status=200, body={"error": "TokenExpired"}), "token_expired"

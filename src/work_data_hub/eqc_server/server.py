@@ -231,4 +231,4 @@ def run_server(
         pass
     finally:
         server.stop()
-        log.info("eqc_server.stopped", calls=len(server.calls))
+        log.info("eqc_server.stopped", calls=server.calls.total)

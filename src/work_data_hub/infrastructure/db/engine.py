@@ -36,8 +36,11 @@ def normalize_url(url: str | URL) -> URL:
     """Parse ``url`` and point every PostgreSQL URL at the psycopg 3 driver."""
     try:
         parsed = sa.make_url(url)
-    except sa.exc.ArgumentError:
-        raise ConfigError("DATABASE_URL is not a valid URL", variable="DATABASE_URL") from None
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise ConfigError(
+            "DATABASE_URL is not a valid URL (check the host, port and escaping)",
+            variable="DATABASE_URL",
+        ) from None
     backend = parsed.get_backend_name()
     if backend in {"postgresql", "postgres"}:
         return parsed.set(drivername="postgresql+psycopg")
@@ -46,12 +49,20 @@ def normalize_url(url: str | URL) -> URL:
     raise ConfigError("DATABASE_URL must name PostgreSQL or SQLite", variable="DATABASE_URL")
 
 
+#: Query parameters that carry a secret (libpq and psycopg accept ``?password=``).
+_SECRET_QUERY_KEYS = frozenset({"password", "passwd", "pwd", "sslpassword", "token", "secret"})
+
+
 def masked_url(url: str | URL) -> str:
-    """The URL with its password hidden, safe for messages and logs."""
+    """The URL with every form of password hidden, safe for messages and logs."""
     try:
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
+        parsed = sa.make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
         return "<invalid url>"
+    secret = [key for key in parsed.query if key.lower() in _SECRET_QUERY_KEYS]
+    if secret:
+        parsed = parsed.update_query_dict(dict.fromkeys(secret, "***"))
+    return parsed.render_as_string(hide_password=True)
 
 
 def is_postgresql(bind: sa.Connection | Engine) -> bool:

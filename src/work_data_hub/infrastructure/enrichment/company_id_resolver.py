@@ -58,6 +58,35 @@ TIER_NAMES: tuple[str, ...] = (
 )
 
 
+def _too_long_rows(df: pd.DataFrame, strategy: ResolutionStrategy) -> np.ndarray[Any, Any]:
+    """Rows whose name or key columns hold text longer than ``strategy.max_name_length``."""
+    limit = strategy.max_name_length
+    mask = np.zeros(len(df), dtype=bool)
+    for name in _KEY_COLUMN_FIELDS:
+        column = getattr(strategy, name)
+        if column not in df.columns:
+            continue
+        values = df[column]
+        if not isinstance(values, pd.Series):  # duplicate columns: build_frame_keys refuses
+            continue
+        if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+            try:
+                lengths = values.str.len()
+            except AttributeError:  # no text in the column
+                continue
+            mask |= (lengths > limit).fillna(False).to_numpy(dtype=bool)
+    return mask
+
+
+_KEY_COLUMN_FIELDS = (
+    "customer_name_column",
+    "account_name_column",
+    "plan_code_column",
+    "account_number_column",
+    "company_id_column",
+)
+
+
 class _Run:
     """The state of one ``resolve_batch`` call: ids so far and the rows still open.
 
@@ -152,6 +181,9 @@ class CompanyIdResolver:
         customer-name column is missing.
         """
         strategy = strategy or ResolutionStrategy()
+        too_long = _too_long_rows(df, strategy)
+        if too_long.any():
+            return self._resolve_without(df, too_long, strategy)
         started = time.perf_counter()
         keys = tiers.build_frame_keys(df, strategy)
         run = _Run(keys, strategy)
@@ -182,6 +214,27 @@ class CompanyIdResolver:
             tier_errors=sum(stats.tier_errors.values()),
             elapsed_ms=stats.timings_ms["total"],
         )
+        return ResolutionResult(data=data, statistics=stats)
+
+    def _resolve_without(
+        self, df: pd.DataFrame, too_long: np.ndarray[Any, Any], strategy: ResolutionStrategy
+    ) -> ResolutionResult:
+        """Resolve the other rows; over-long rows keep their values and get no id.
+
+        They never reach a tier: no cache query, no backflow, no EQC call, no enqueue (an
+        over-long key would fail the whole chunk's statement on PostgreSQL).
+        """
+        inner = self.resolve_batch(df[~too_long], strategy)
+        stats = inner.statistics
+        count = int(too_long.sum())
+        stats.total_rows += count
+        stats.unresolved += count
+        stats.names_too_long += count
+        data = df.copy()
+        output = pd.Series(pd.NA, index=df.index, dtype="string")
+        output[~too_long] = inner.data[strategy.output_column]
+        data[strategy.output_column] = output
+        log.warning("resolver.names_too_long", rows=count, limit=strategy.max_name_length)
         return ResolutionResult(data=data, statistics=stats)
 
     # -- tiers ---------------------------------------------------------------------------

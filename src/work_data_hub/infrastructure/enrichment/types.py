@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "DEFAULT_MAX_NAME_LENGTH",
     "EXCLUDED_MARKER",
     "HARDCODE_SEPARATOR",
     "YAML_LEVELS",
@@ -38,6 +39,8 @@ YAML_LEVELS: tuple[str, ...] = ("plan", "account", "hardcode", "name", "account_
 EXCLUDED_MARKER = "__EMPTY__"
 #: Joins plan code and normalized customer name in a ``hardcode`` key.
 HARDCODE_SEPARATOR = "|"
+#: Longest name or key (characters) a row may carry to be resolved; longer rows get no id.
+DEFAULT_MAX_NAME_LENGTH = 500
 
 
 @dataclass
@@ -47,6 +50,8 @@ class ResolutionStrategy:
     The EQC sync tier runs when the resolver has a provider and ``sync_lookup_budget > 0``
     (spec section 1); ``use_enrichment_service`` is kept for the original's callers and
     gates nothing. ``enable_async_queue`` (story 6.5) enqueues names that got a temporary id.
+    ``max_name_length``: a row whose name or key column holds a longer text gets no id and
+    never reaches the database or EQC (counted in ``names_too_long``).
     """
 
     plan_code_column: str = "计划代码"
@@ -60,6 +65,7 @@ class ResolutionStrategy:
     generate_temp_ids: bool = True
     enable_backflow: bool = True
     enable_async_queue: bool = True
+    max_name_length: int = DEFAULT_MAX_NAME_LENGTH
 
 
 @dataclass
@@ -67,7 +73,8 @@ class ResolutionStatistics:
     """Counts of one ``resolve_batch`` run; ``to_dict()`` carries every field.
 
     Every row lands in exactly one bucket: a tier hit (YAML, DB cache, existing column,
-    EQC sync, temporary id), ``excluded`` (``__EMPTY__`` override) or ``unresolved``.
+    EQC sync, temporary id), ``excluded`` (``__EMPTY__`` override) or ``unresolved``
+    (which includes the ``names_too_long`` rows, set aside before any tier).
     """
 
     total_rows: int = 0
@@ -86,6 +93,7 @@ class ResolutionStatistics:
     async_queue_skipped: int = 0
     async_queue_errors: int = 0
     excluded: int = 0
+    names_too_long: int = 0
     tier_errors: dict[str, int] = field(default_factory=dict)
     timings_ms: dict[str, float] = field(default_factory=dict)
 

@@ -163,6 +163,8 @@ def _read_yaml(path: Path) -> Any:
         raise ValueError(f"{path}: invalid YAML{where}: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise ValueError(f"{path}: invalid YAML ({type(exc).__name__})") from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise ValueError(f"{path}: invalid YAML: nested too deeply") from None
 
 
 def _text(path: Path, raw_key: object) -> str:
