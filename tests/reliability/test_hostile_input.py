@@ -82,9 +82,7 @@ def test_hostile_names_resolve_and_enqueue_without_failing_the_batch(
     assert stats.tier_errors == {}
     assert stats.temp_ids_generated + stats.unresolved == len(HOSTILE_NAMES)
     assert stats.names_too_long == 1  # LONG_NAME: set aside, never queued
-    keys = {
-        normalizer.normalize_for_temp_id(n) for n in HOSTILE_NAMES if n is not LONG_NAME
-    } - {""}
+    keys = {normalizer.normalize_for_temp_id(n) for n in HOSTILE_NAMES if n is not LONG_NAME} - {""}
     assert stats.async_queued == len(keys)
     rows = request_rows(any_engine)
     assert sorted(r.normalized_name for r in rows) == sorted(keys)
@@ -367,3 +365,27 @@ def test_cli_refuses_a_yaml_bomb_with_one_line(cli_env: dict[str, str], tmp_path
     assert result.exit_code == 1
     assert result.stderr.strip().startswith("error:")
     assert "aliases" in result.stderr
+
+
+def test_over_long_name_is_counted_and_the_rest_of_its_chunk_learned_and_queued(
+    any_engine: sa.Engine,
+) -> None:
+    long_name = "长" * 2_990 + "有限公司一二三四五六"  # 3,000 characters
+    frame = pd.DataFrame(
+        {
+            "客户名称": [long_name, "甲有限公司", "乙有限公司", "丙有限公司"],
+            "公司代码": ["C9", "C1", None, None],
+        }
+    )
+    result = _resolve(any_engine, frame)
+    stats = result.statistics
+    assert stats.names_too_long == 1
+    assert stats.tier_errors == {}
+    assert stats.backflow_stats["inserted"] >= 1  # 甲 learned
+    assert stats.async_queued == 2  # 乙 and 丙
+    out = result.data
+    assert pd.isna(out["company_id"].iloc[0])
+    assert out["客户名称"].iloc[0] == long_name
+    assert out["company_id"].iloc[1] == "C1"
+    stored = {r.normalized_name for r in request_rows(any_engine)}
+    assert all(len(name) < 100 for name in stored)

@@ -46,7 +46,7 @@ def test_csv_encoding_is_detected_and_text_decodes(
 
 def test_csv_that_is_neither_utf8_nor_gb18030_is_an_input_error(tmp_path: Path) -> None:
     path = _csv(tmp_path, HEADER.encode("utf-8") + b"P1,\x80\xff\xfe,1\n")
-    with pytest.raises(InputError, match="not valid UTF-8 .* nor plausible GB18030"):
+    with pytest.raises(InputError, match=r"not valid UTF-8 .* nor plausible GB18030"):
         frames.open_source(path)
 
 
