@@ -1,18 +1,22 @@
-"""What every command needs: settings, logging and the engine, built once per call."""
+"""What every command needs: settings, logging and the engine, built once per call.
+
+SQLAlchemy is imported when an engine is opened, not with the CLI: ``--help`` and usage
+errors never pay for it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING
 
 from work_data_hub.cli._console import warn
 from work_data_hub.errors import ConfigError, StorageError
-from work_data_hub.infrastructure.db import engine as db_engine
-from work_data_hub.infrastructure.db.errors import driver_error_type
 from work_data_hub.settings import Settings
 from work_data_hub.utils.logging import configure_logging
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 __all__ = ["load_settings", "open_engine", "require_eqc", "warn_if_dev_salt"]
 
@@ -31,6 +35,11 @@ def load_settings() -> Settings:
 @contextmanager
 def open_engine(settings: Settings) -> Iterator[sa.Engine]:
     """The engine for ``settings.database_url``; a failure to connect is a StorageError."""
+    import sqlalchemy as sa
+
+    from work_data_hub.infrastructure.db import engine as db_engine
+    from work_data_hub.infrastructure.db.errors import driver_error_type
+
     engine = db_engine.create_engine(settings.database_url)
     try:
         try:

@@ -1,4 +1,4 @@
-"""``wdh-enrich db``: schema migrations."""
+"""``wdh-enrich db``: schema migrations (Alembic is imported by the command that runs)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import typer
 
 from work_data_hub.cli._console import out_console
 from work_data_hub.cli._context import load_settings, open_engine
-from work_data_hub.infrastructure.db import migrate
 
 app = typer.Typer(help="Create and migrate the enterprise schema.", no_args_is_help=True)
 
@@ -14,6 +13,8 @@ app = typer.Typer(help="Create and migrate the enterprise schema.", no_args_is_h
 @app.command()
 def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Migrate the database up (idempotent: running it twice changes nothing)."""
+    from work_data_hub.infrastructure.db import migrate
+
     settings = load_settings()
     with open_engine(settings) as engine:
         migrate.upgrade(engine, revision)
@@ -28,6 +29,8 @@ def downgrade(
     """Migrate the database down (base removes the enterprise tables)."""
     if not yes:
         raise typer.BadParameter("downgrade drops data; pass --yes to confirm")
+    from work_data_hub.infrastructure.db import migrate
+
     settings = load_settings()
     with open_engine(settings) as engine:
         migrate.downgrade(engine, revision)
@@ -37,6 +40,8 @@ def downgrade(
 @app.command()
 def current() -> None:
     """Print the database's revision and the newest shipped one."""
+    from work_data_hub.infrastructure.db import migrate
+
     settings = load_settings()
     with open_engine(settings) as engine:
         revision = migrate.current_revision(engine)

@@ -1,209 +1,22 @@
-"""``wdh-enrich demo``: the main job end to end on a private SQLite database.
+"""``wdh-enrich demo``: a sample file through resolve, queue work and remap, before/after.
 
-Generates a sample annuity file, migrates a fresh embedded database, starts the local EQC
-server in this process on a free port, resolves the file with a small sync budget, works
-the queue, remaps the temporary ids and resolves the file once more (the next month's
-run): every step through the same services as the commands, so it shows what they do.
+The demo's services (:mod:`._demo`: sample data, the local EQC server, pandas, SQLAlchemy)
+are imported when the command runs, not with the CLI.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import shutil
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import pandas as pd
-import sqlalchemy as sa
 import typer
 
-from work_data_hub import sample_data
-from work_data_hub.cli import _eqc, _pipeline
 from work_data_hub.cli._console import info, print_json, print_table
 from work_data_hub.cli._context import load_settings, warn_if_dev_salt
-from work_data_hub.eqc_server.testing import running_eqc_server
-from work_data_hub.infrastructure.db import engine as db_engine
-from work_data_hub.infrastructure.db import migrate
-from work_data_hub.infrastructure.enrichment import temp_ids
-from work_data_hub.infrastructure.enrichment.queue import admin as queue_admin
-from work_data_hub.infrastructure.enrichment.queue import worker
-from work_data_hub.io import frames
-from work_data_hub.settings import Settings
-from work_data_hub.utils import clock
 from work_data_hub.utils.logging import configure_logging
 
-__all__ = ["DEMO_REGISTRY_SIZE", "DemoResult", "Stage", "demo", "run_demo"]
-
-#: Registry of the demo's EQC server; smaller than the default so it starts fast.
-DEMO_REGISTRY_SIZE = 3_000
-DEMO_SYNC_BUDGET = 10
-
-
-@dataclass(frozen=True, kw_only=True)
-class Stage:
-    """Id coverage of the file after one step."""
-
-    name: str
-    rows: int
-    real_ids: int
-    temp_ids: int
-    no_id: int
-
-    @property
-    def hit_rate(self) -> float:
-        return self.real_ids / self.rows if self.rows else 0.0
-
-    def row(self) -> list[Any]:
-        return [
-            self.name,
-            self.rows,
-            self.real_ids,
-            self.temp_ids,
-            self.no_id,
-            f"{self.hit_rate:.1%}",
-        ]
-
-
-@dataclass(frozen=True, kw_only=True)
-class DemoResult:
-    """Everything the demo did, for the table and for tests."""
-
-    workdir: Path
-    sample_path: Path
-    resolved_path: Path
-    remapped_path: Path
-    stages: list[Stage]
-    first_run: dict[str, Any]
-    second_run: dict[str, Any]
-    worker: dict[str, Any]
-    queue_after: dict[str, Any]
-    eqc_calls: int
-
-
-def _stage(name: str, ids: pd.Series) -> Stage:
-    text = ids.astype("string")
-    temp = temp_ids.temp_id_mask(ids)
-    missing = text.isna() | text.str.strip().isin(["", "N/A"]).fillna(True).astype(bool)
-    return Stage(
-        name=name,
-        rows=len(text),
-        real_ids=int((~temp & ~missing).sum()),
-        temp_ids=int(temp.sum()),
-        no_id=int((missing & ~temp).sum()),
-    )
-
-
-def _demo_companies(
-    registry: list[tuple[str, str]], companies: int, seed: int
-) -> tuple[list[str], list[str]]:
-    """Customers and their real ids: registry companies, every fourth one unknown to EQC."""
-    step = max(1, len(registry) // companies)
-    known = iter(registry[::step])
-    names = {name for name, _ in registry}
-    unknown = iter(
-        (n, sample_data.stable_company_id(n))
-        for n in sample_data.company_names(companies * 2, seed + 1)
-        if n not in names
-    )
-    picked = [next(unknown) if i % 4 == 3 else next(known) for i in range(companies)]
-    return [name for name, _ in picked], [company_id for _, company_id in picked]
-
-
-def run_demo(
-    settings: Settings,
-    workdir: Path,
-    *,
-    rows: int = 5_000,
-    seed: int = 20240601,
-    sync_budget: int = DEMO_SYNC_BUDGET,
-    concurrency: int = 8,
-) -> DemoResult:
-    """Run every step in ``workdir`` (emptied first) and return what happened."""
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
-    database_url = f"sqlite:///{workdir / 'demo.sqlite3'}"
-    config = sample_data.SampleConfig(rows=rows, seed=seed)
-    with running_eqc_server(registry_size=DEMO_REGISTRY_SIZE, seed=seed) as eqc:
-        demo_settings = dataclasses.replace(
-            settings,
-            database_url=database_url,
-            eqc_token=eqc.token,
-            eqc_base_url=eqc.base_url,
-            # The local server is not rate limited like the real registry.
-            eqc_rate_limit=100_000,
-            eqc_rate_window_s=1.0,
-        )
-        registry = [(c.full_name, c.company_id) for c in eqc.registry.companies]
-        names, ids = _demo_companies(registry, config.companies, seed)
-        sample_path = sample_data.write_sample_file(
-            workdir / "annuity_2024_06.csv", config, names=names, ids=ids
-        )
-        engine = db_engine.create_engine(database_url)
-        try:
-            migrate.upgrade(engine)
-            result = _run_steps(demo_settings, engine, sample_path, sync_budget, concurrency)
-        finally:
-            engine.dispose()
-        eqc_calls = eqc.calls.total
-    return dataclasses.replace(result, workdir=workdir, eqc_calls=eqc_calls)
-
-
-def _run_steps(
-    settings: Settings,
-    engine: sa.Engine,
-    sample_path: Path,
-    sync_budget: int,
-    concurrency: int,
-) -> DemoResult:
-    source = frames.open_source(sample_path)
-    original = frames.read_frame(sample_path)
-    strategy = _pipeline.build_strategy(
-        source.columns, {}, source_name=sample_path.name, sync_budget=sync_budget
-    )
-    resolved_path = _pipeline.default_output_path(sample_path, "resolved")
-    remapped_path = _pipeline.default_output_path(sample_path, "remapped")
-    client = _eqc.make_client(settings, "the demo")
-    with client:
-        first = _pipeline.resolve_file(
-            engine,
-            source,
-            resolved_path,
-            strategy,
-            salt=settings.alias_salt,
-            provider_factory=_eqc.provider_factory(client),
-        )
-        stats = worker.process_enrichment_queue(engine, client, concurrency=concurrency)
-    _pipeline.remap_file(engine, frames.open_source(resolved_path), remapped_path)
-    # Next month's file: the same customers, now found in the mapping cache.
-    second_path = _pipeline.default_output_path(sample_path, "next_run")
-    second = _pipeline.resolve_file(
-        engine,
-        source,
-        second_path,
-        dataclasses.replace(strategy, sync_lookup_budget=0, use_enrichment_service=False),
-        salt=settings.alias_salt,
-    )
-    stages = [
-        _stage("input file (existing 公司代码)", original["公司代码"]),
-        _stage("after resolve", frames.read_frame(resolved_path)["company_id"]),
-        _stage("after queue work + remap", frames.read_frame(remapped_path)["company_id"]),
-        _stage("next run (mapping cache)", frames.read_frame(second_path)["company_id"]),
-    ]
-    queue_after = queue_admin.queue_status(engine, clock.utcnow()).to_dict()
-    return DemoResult(
-        workdir=sample_path.parent,
-        sample_path=sample_path,
-        resolved_path=resolved_path,
-        remapped_path=remapped_path,
-        stages=stages,
-        first_run=first.report.to_dict(),
-        second_run=second.report.to_dict(),
-        worker=stats.to_dict(),
-        queue_after=queue_after,
-        eqc_calls=0,
-    )
+__all__ = ["demo"]
 
 
 def demo(
@@ -223,6 +36,8 @@ def demo(
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
 ) -> None:
     """Generate a sample file and run resolve, queue work and remap on it; show before/after."""
+    from work_data_hub.cli._demo import DEMO_SYNC_BUDGET, run_demo
+
     settings = load_settings()
     # The steps log one line per tier; the demo prints its own summary instead.
     configure_logging(level="WARNING", log_format=settings.log_format)

@@ -5,16 +5,17 @@ from __future__ import annotations
 import errno
 import ipaddress
 import secrets
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from work_data_hub.cli._console import info, warn
 from work_data_hub.cli._context import load_settings
-from work_data_hub.eqc_server.app import FaultSwitches
 from work_data_hub.eqc_server.registry import DEFAULT_REGISTRY_SIZE, DEFAULT_SEED
-from work_data_hub.eqc_server.server import EqcServer, run_server
 from work_data_hub.errors import ConfigError
+
+if TYPE_CHECKING:
+    from work_data_hub.eqc_server.server import EqcServer
 
 __all__ = ["eqc_server"]
 
@@ -42,6 +43,9 @@ def eqc_server(
     ] = 0.0,
 ) -> None:
     """Serve the local EQC registry until Ctrl-C; the token is WDH_EQC_TOKEN or a new one."""
+    from work_data_hub.eqc_server.app import FaultSwitches
+    from work_data_hub.eqc_server.server import run_server
+
     settings = load_settings()
     token = settings.eqc_token
     generated = token is None

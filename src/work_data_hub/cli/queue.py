@@ -1,4 +1,8 @@
-"""``wdh-enrich queue``: look at, work, reopen and purge the enrichment queue."""
+"""``wdh-enrich queue``: look at, work, reopen and purge the enrichment queue.
+
+The queue services (SQLAlchemy, the worker, the EQC client) are imported by the command
+that uses them, so that ``queue status`` does not load the worker and ``--help`` loads none.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,9 @@ import re
 
 import typer
 
-from work_data_hub.cli import _eqc
 from work_data_hub.cli._console import info, print_json, print_table, warn
 from work_data_hub.cli._context import load_settings, open_engine
-from work_data_hub.infrastructure.db import tables
-from work_data_hub.infrastructure.enrichment.queue import admin as queue_admin
-from work_data_hub.infrastructure.enrichment.queue import worker
+from work_data_hub.cli._defaults import DEFAULT_BATCH_SIZE
 from work_data_hub.utils import clock
 
 __all__ = ["app", "parse_age"]
@@ -40,6 +41,9 @@ def _age(seconds: float | None) -> str:
 @app.command()
 def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Counts per status, ready pending requests, oldest pending age and the next retry."""
+    from work_data_hub.infrastructure.db import tables
+    from work_data_hub.infrastructure.enrichment.queue import admin as queue_admin
+
     settings = load_settings()
     with open_engine(settings) as engine:
         snapshot = queue_admin.queue_status(engine, clock.utcnow())
@@ -73,11 +77,14 @@ def work(
         None, "--max-requests", min=1, help="Stop after this many claimed requests."
     ),
     batch_size: int = typer.Option(
-        worker.DEFAULT_BATCH_SIZE, "--batch-size", min=1, max=500, help="Requests per claim."
+        DEFAULT_BATCH_SIZE, "--batch-size", min=1, max=500, help="Requests per claim."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the run's counts as JSON."),
 ) -> None:
     """Look queued names up in EQC; Ctrl-C finishes in-flight lookups and exits cleanly."""
+    from work_data_hub.cli import _eqc
+    from work_data_hub.infrastructure.enrichment.queue import worker
+
     settings = load_settings()
     with open_engine(settings) as engine:
         client = _eqc.make_client(settings, "queue work", engine=engine)
@@ -108,6 +115,8 @@ def work(
 @app.command("retry-failed")
 def retry_failed() -> None:
     """Reopen failed requests with fresh attempts."""
+    from work_data_hub.infrastructure.enrichment.queue import admin as queue_admin
+
     settings = load_settings()
     with open_engine(settings) as engine:
         count = queue_admin.retry_failed_requests(engine, clock.utcnow())
@@ -125,6 +134,8 @@ def purge(
         age = parse_age(older_than)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--older-than") from None
+    from work_data_hub.infrastructure.enrichment.queue import admin as queue_admin
+
     settings = load_settings()
     with open_engine(settings) as engine:
         count = queue_admin.purge_requests(engine, clock.utcnow() - age)

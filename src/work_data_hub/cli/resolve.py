@@ -1,24 +1,24 @@
-"""``wdh-enrich resolve`` and ``wdh-enrich remap``: files in, files out."""
+"""``wdh-enrich resolve`` and ``wdh-enrich remap``: files in, files out.
+
+The file services (pandas, pyarrow, SQLAlchemy, the resolver) are imported by the command
+that runs, not with the CLI.
+"""
 
 from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import sqlalchemy as sa
 import typer
 
-from work_data_hub.cli import _eqc, _pipeline
 from work_data_hub.cli._console import info, print_json, print_table, progress, warn
 from work_data_hub.cli._context import load_settings, open_engine, warn_if_dev_salt
+from work_data_hub.cli._defaults import DEFAULT_CHUNK_ROWS, DEFAULT_MAX_NAME_LENGTH
 from work_data_hub.errors import InputError, StorageError
-from work_data_hub.infrastructure.enrichment.resolve.overrides import load_company_id_overrides
-from work_data_hub.infrastructure.enrichment.types import (
-    DEFAULT_MAX_NAME_LENGTH,
-    ResolutionStrategy,
-)
-from work_data_hub.io import frames
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 __all__ = ["remap", "resolve"]
 
@@ -76,10 +76,16 @@ def resolve(
     ] = None,
     chunk_rows: Annotated[
         int, typer.Option("--chunk-rows", min=1, help=_CHUNK_HELP)
-    ] = frames.DEFAULT_CHUNK_ROWS,
+    ] = DEFAULT_CHUNK_ROWS,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run report as JSON.")] = False,
 ) -> None:
     """Give every row a company id; write the output, a JSON report and the unknown companies."""
+    from work_data_hub.cli import _eqc, _pipeline
+    from work_data_hub.infrastructure.enrichment.resolve.overrides import (
+        load_company_id_overrides,
+    )
+    from work_data_hub.io import frames
+
     try:
         mapped = _pipeline.parse_column_map(column_map or [])
     except ValueError as exc:
@@ -152,6 +158,9 @@ def resolve(
 
 
 def _key_columns(mapped: dict[str, str]) -> list[str]:
+    from work_data_hub.cli import _pipeline
+    from work_data_hub.infrastructure.enrichment.types import ResolutionStrategy
+
     defaults = ResolutionStrategy()
     return [mapped.get(name, getattr(defaults, name)) for name in _pipeline.KEY_FIELDS]
 
@@ -203,10 +212,13 @@ def remap(
     sheet: Annotated[str | None, typer.Option("--sheet", help=_SHEET_HELP)] = None,
     chunk_rows: Annotated[
         int, typer.Option("--chunk-rows", min=1, help=_CHUNK_HELP)
-    ] = frames.DEFAULT_CHUNK_ROWS,
+    ] = DEFAULT_CHUNK_ROWS,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
     """Replace temporary ids whose enrichment request is resolved by the real company id."""
+    from work_data_hub.cli import _pipeline
+    from work_data_hub.io import frames
+
     settings = load_settings()
     source = frames.open_source(input_path, sheet=sheet, text_columns=[column])
     with (

@@ -1,4 +1,7 @@
-"""``wdh-enrich export unknown`` and ``wdh-enrich mappings import|export``: the review loop."""
+"""``wdh-enrich export unknown`` and ``wdh-enrich mappings import|export``: the review loop.
+
+:mod:`work_data_hub.reporting` (pandas, SQLAlchemy) is imported by the command that runs.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +11,9 @@ from typing import Annotated
 
 import typer
 
-from work_data_hub import reporting
 from work_data_hub.cli._console import info, print_json, print_table
 from work_data_hub.cli._context import load_settings, open_engine
-from work_data_hub.infrastructure.db import tables
-from work_data_hub.io import atomic
+from work_data_hub.cli._defaults import MATCH_TYPES
 
 __all__ = ["export_app", "mappings_app"]
 
@@ -21,7 +22,7 @@ mappings_app = typer.Typer(
     help="Import reviewed mappings, export stored ones.", no_args_is_help=True
 )
 
-_MATCH_TYPES = ", ".join(m.value for m in tables.MatchType)
+_MATCH_TYPES = ", ".join(MATCH_TYPES)
 
 
 @export_app.command("unknown")
@@ -41,6 +42,9 @@ def export_unknown(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Companies still unknown (company_name, temporary_id, first_seen, occurrence_count)."""
+    from work_data_hub import reporting
+    from work_data_hub.io import atomic
+
     settings = load_settings()
     counts = reporting.read_unknown_counts(runs) if runs else None
     with open_engine(settings) as engine:
@@ -71,6 +75,8 @@ def import_mappings(
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
     """Import reviewed names and company ids as manual mappings (all rows or none)."""
+    from work_data_hub import reporting
+
     settings = load_settings()
     with open_engine(settings) as engine:
         result = reporting.import_reviewed_mappings(engine, path, sheet=sheet)
@@ -97,7 +103,10 @@ def export_mappings(
     ] = None,
 ) -> None:
     """Stored mappings as CSV (alias, id, match type, priority, source, confidence)."""
-    unknown = sorted(set(match_type or ()) - {m.value for m in tables.MatchType})
+    from work_data_hub import reporting
+    from work_data_hub.io import atomic
+
+    unknown = sorted(set(match_type or ()) - set(MATCH_TYPES))
     if unknown:
         raise typer.BadParameter(
             f"unknown match type(s): {', '.join(unknown)}", param_hint="--match-type"
