@@ -11,8 +11,8 @@ Key rules (documented here because the DB cache and the backflow depend on them)
   ``numpy.int64(12345)`` all give ``"12345"`` — spreadsheets turn integer code columns
   with gaps into floats), otherwise as ``str(float)``; missing values (None, NaN, ``pd.NA``,
   NaT), infinities, booleans and other objects give ``""`` — no key.
-* **Names** (customer name, account name) use ``normalizer.normalize_for_temp_id``; a
-  name that normalizes to ``""`` has no key.
+* **Names** (customer name, account name) use ``normalizer.normalize_for_temp_id``
+  (remembered per process by :mod:`key_cache`); a name that normalizes to ``""`` has no key.
 * **Hardcode** keys are ``"<plan code>|<normalized customer name>"``.
 
 Pure: values in, values out. :mod:`tiers` re-exports what the resolver uses.
@@ -34,7 +34,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from work_data_hub.infrastructure.db import tables
-from work_data_hub.infrastructure.enrichment import normalizer, types
+from work_data_hub.infrastructure.enrichment import types
+from work_data_hub.infrastructure.enrichment.resolve import key_cache
 from work_data_hub.infrastructure.enrichment.temp_ids import TEMP_ID_PATTERN, is_temp_id
 from work_data_hub.infrastructure.enrichment.types import ResolutionStrategy
 
@@ -274,8 +275,7 @@ def _name_columns(
         if not same.all():
             a_codes[~same], a_uniques = _factorize(account.array[~same])
     union_codes, union = _factorize(np.concatenate([c_uniques, a_uniques]))
-    normalized = normalizer.normalize_series(pd.Series(union, dtype=object))
-    keyed = KeyColumn.from_keys(union_codes, (str(v) for v in normalized.tolist()))
+    keyed = KeyColumn.from_keys(union_codes, key_cache.name_keys(union.tolist()))
     key_of_union = keyed.codes  # one entry per customer unique, then per account unique
     c_key = np.append(key_of_union[: len(c_uniques)], -1).astype(np.intp)
     a_key = np.append(key_of_union[len(c_uniques) :], -1).astype(np.intp)

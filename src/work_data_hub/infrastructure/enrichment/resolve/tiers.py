@@ -17,6 +17,7 @@ import pandas as pd
 
 from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.enrichment import normalizer
+from work_data_hub.infrastructure.enrichment.resolve import key_cache
 from work_data_hub.infrastructure.enrichment.resolve.keys import (
     EXCLUDED_MARKER,
     HARDCODE_SEPARATOR,
@@ -340,7 +341,7 @@ def temp_id_tier(keys: FrameKeys, unresolved: Mask, salt: str) -> Hits:
     per_key = np.full(len(column.keys), None, dtype=object)
     if len(used):
         # Keys are normalized already: hash them without normalizing a second time.
-        temp = [normalizer.temp_id_for_key(key, salt) for key in column.keys[used].tolist()]
+        temp = key_cache.temp_ids(column.keys[used].tolist(), salt)
         per_key[used] = np.asarray(temp, dtype=object)
     return Hits.of(column, per_key, unresolved)
 
