@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import structlog
+from hypothesis import settings as hypothesis_settings
 
 from work_data_hub.infrastructure.db import migrate
 from work_data_hub.infrastructure.db.engine import create_engine
@@ -26,6 +27,11 @@ from work_data_hub.utils import logging as wdh_logging
 PG_URL = os.environ.get(
     "WDH_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+# Property tests assert behaviour, never elapsed time: no per-example deadline, so a busy
+# machine cannot fail them (performance lives in benchmarks/).
+hypothesis_settings.register_profile("wdh", deadline=None)
+hypothesis_settings.load_profile("wdh")
+
 DIALECTS = ["sqlite", "postgresql"]
 _SCRUBBED_PREFIXES = ("WDH_", "DATABASE_URL")
 
