@@ -25,6 +25,7 @@ def tier_total(stats: ResolutionStatistics) -> int:
         sum(stats.yaml_hits.values())
         + stats.db_cache_hits
         + stats.existing_column_hits
+        + stats.propagated_hits
         + stats.eqc_sync_hits
         + stats.temp_ids_generated
         + stats.excluded

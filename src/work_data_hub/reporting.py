@@ -11,8 +11,9 @@
   taken from run files (``*.unknown.csv``) when given, else the number of requests recorded
   for the name (at least 1). Most frequent first.
 * :func:`import_reviewed_mappings` — a reviewed CSV/Excel (name and company id) becomes
-  ``manual`` mappings: every row is validated first, bad rows are reported with their line
-  numbers, and the rows go in one transaction — all or nothing.
+  ``manual`` mappings: every row is validated first (ids by the one id rule of
+  :mod:`company_ids`), bad rows are reported with their line numbers, and the rows go in
+  one transaction — all or nothing — which also closes the queue requests of those names.
 """
 
 from __future__ import annotations
@@ -30,13 +31,14 @@ import sqlalchemy as sa
 
 from work_data_hub.errors import InputError
 from work_data_hub.infrastructure.db import tables
-from work_data_hub.infrastructure.enrichment import normalizer, temp_ids
+from work_data_hub.infrastructure.enrichment import company_ids, normalizer, temp_ids
+from work_data_hub.infrastructure.enrichment.mapping_corrections import MappingCorrections
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
 from work_data_hub.infrastructure.enrichment.queue.repository import QueueRepository
-from work_data_hub.infrastructure.enrichment.resolve import tiers
 from work_data_hub.infrastructure.enrichment.types import MappingRecord, ResolutionStatistics
 from work_data_hub.io import atomic, frames
 from work_data_hub.io.cells import formula_safe
+from work_data_hub.utils import clock
 
 __all__ = [
     "EXPORT_ENCODING",
@@ -124,6 +126,7 @@ class RunReport:
             "yaml": _rate(sum(s.get("yaml_hits", {}).values()), total),
             "db_cache": _rate(int(s.get("db_cache_hits", 0)), total),
             "existing_column": _rate(int(s.get("existing_column_hits", 0)), total),
+            "propagated": _rate(int(s.get("propagated_hits", 0)), total),
             "eqc_sync": _rate(int(s.get("eqc_sync_hits", 0)), total),
             "temporary_id": _rate(temp, total),
             "excluded": _rate(excluded, total),
@@ -281,14 +284,23 @@ def unknown_from_database(
 
 @dataclass(frozen=True, kw_only=True)
 class ImportResult:
-    """Outcome of an import: rows read, mappings inserted, already present (skipped)."""
+    """Outcome of an import: rows read, mappings inserted, already present (skipped),
+    replaced (``--replace``), and queue requests closed with the reviewed ids."""
 
     rows: int
     inserted: int
     skipped: int
+    replaced: int = 0
+    requests_closed: int = 0
 
     def to_dict(self) -> dict[str, int]:
-        return {"rows": self.rows, "inserted": self.inserted, "skipped": self.skipped}
+        return {
+            "rows": self.rows,
+            "inserted": self.inserted,
+            "skipped": self.skipped,
+            "replaced": self.replaced,
+            "requests_closed": self.requests_closed,
+        }
 
 
 def _pick(columns: list[str], candidates: tuple[str, ...], role: str, path: Path) -> str:
@@ -310,16 +322,14 @@ def _validated_records(frame: pd.DataFrame, path: Path, first_line: int) -> list
     for offset, (raw_name, raw_id) in enumerate(zip(frame[name_col], frame[id_col], strict=True)):
         line = first_line + offset
         key = normalizer.normalize_for_temp_id(raw_name)
-        company_id = "" if pd.isna(raw_id) else str(raw_id).strip()
+        check = company_ids.check_company_id(raw_id)
         if not key:
             problems.append(f"line {line}: empty company name")
             continue
-        if not company_id or company_id.upper() in tiers.PLACEHOLDER_IDS:
-            problems.append(f"line {line}: empty or placeholder company id")
+        if check.company_id is None:
+            problems.append(f"line {line}: company id {check.problem}")
             continue
-        if tiers.is_temp_id(company_id):
-            problems.append(f"line {line}: company id is a temporary id")
-            continue
+        company_id = check.company_id
         if key in seen and seen[key][0] != company_id:
             problems.append(f"line {line}: same name as line {seen[key][1]} with another id")
             continue
@@ -341,21 +351,38 @@ def _validated_records(frame: pd.DataFrame, path: Path, first_line: int) -> list
 
 
 def import_reviewed_mappings(
-    engine: sa.Engine, path: Path, *, sheet: str | None = None
+    engine: sa.Engine, path: Path, *, sheet: str | None = None, replace: bool = False
 ) -> ImportResult:
-    """Import a reviewed file as ``manual`` mappings, all or nothing (see the module doc)."""
+    """Import a reviewed file as ``manual`` mappings, all or nothing (see the module doc).
+
+    In the same transaction, the open, failed and not-found queue requests of the names
+    imported are closed with their reviewed ids, so ``export unknown`` stops listing them
+    and no worker looks them up. A name already mapped by hand to another id is refused
+    unless ``replace``: then the mapping takes the reviewed id and the change is recorded
+    in the mapping history.
+    """
     frame = frames.read_frame(path, sheet=sheet)
     # Line numbers as a spreadsheet shows them: the header is line 1.
     records = _validated_records(frame, path, first_line=2)
     with engine.begin() as conn:
+        replaced = MappingCorrections(conn).replace(records) if replace else []
         result = CompanyMappingRepository(conn).insert_batch_with_conflict_check(records)
         if result.conflicts:
             # Leaving the transaction by an exception rolls back the inserted rows too.
             raise InputError(
                 f"{path.name}: {result.conflicts} name(s) already map to a different company "
-                "id; nothing imported"
+                "id; nothing imported (--replace changes them, with a record)"
             )
-    return ImportResult(rows=len(frame), inserted=result.inserted, skipped=result.skipped)
+        closed = QueueRepository(conn).close_requests(
+            {r.alias_name: r.canonical_id for r in records}, clock.utcnow()
+        )
+    return ImportResult(
+        rows=len(frame),
+        inserted=result.inserted,
+        skipped=result.skipped - len(replaced),
+        replaced=len(replaced),
+        requests_closed=closed,
+    )
 
 
 def export_mappings(

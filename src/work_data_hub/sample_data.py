@@ -31,6 +31,7 @@ __all__ = [
     "iter_frames",
     "name_variants",
     "stable_company_id",
+    "true_ids",
     "write_sample_file",
 ]
 
@@ -80,6 +81,9 @@ class SampleConfig:
     existing_id_ratio: float = 0.15
     #: Share of rows spelled in a variant form rather than the official name.
     variant_ratio: float = 0.5
+    #: Share of companies whose rows ever carry their id (``existing_id_ratio`` of the rows
+    #: is kept overall): in real files many employers never fill ``公司代码``.
+    id_company_share: float = 1.0
 
     @property
     def companies(self) -> int:
@@ -143,6 +147,33 @@ def iter_frames(
     stable id is derived from the name. Most companies have a plan of their own; the
     first plans are collective plans shared by many employers, as in real files.
     """
+    for frame, _ in _iter_parts(config, names=names, ids=ids, chunk_rows=chunk_rows):
+        yield frame
+
+
+def true_ids(
+    config: SampleConfig,
+    *,
+    names: Sequence[str] | None = None,
+    ids: Sequence[str] | None = None,
+) -> pd.Series:
+    """The ground truth of the sample: per row, the real id of the company it belongs to
+    (the same rows as :func:`iter_frames` with the same arguments), to check resolved ids
+    against — a wrong id is never a hit."""
+    parts = [
+        pd.Series(truth, index=frame.index, dtype="string")
+        for frame, truth in _iter_parts(config, names=names, ids=ids, chunk_rows=config.rows)
+    ]
+    return pd.concat(parts) if parts else pd.Series(dtype="string")
+
+
+def _iter_parts(
+    config: SampleConfig,
+    *,
+    names: Sequence[str] | None,
+    ids: Sequence[str] | None,
+    chunk_rows: int,
+) -> Iterator[tuple[pd.DataFrame, list[str]]]:
     rng = random.Random(config.seed)  # noqa: S311 - sample data, not secrets
     companies = config.companies
     official = list(names)[:companies] if names else company_names(companies, config.seed)
@@ -155,6 +186,9 @@ def iter_frames(
     weights = 1.0 / np.arange(1, companies + 1) ** 0.8
     weights /= weights.sum()
     generator = np.random.default_rng(config.seed)
+    share = min(max(config.id_company_share, 0.01), 1.0)
+    carries = [(c * 7919) % 100 < share * 100 for c in range(companies)]
+    id_ratio = config.existing_id_ratio / share
     done = 0
     while done < config.rows:
         size = min(chunk_rows, config.rows - done)
@@ -174,8 +208,8 @@ def iter_frames(
         ]
         plan_code = [plan_codes[p] for p in plan]
         existing: list[str | None] = [
-            known_ids[c] if r < config.existing_id_ratio
-            else ("N/A" if r < config.existing_id_ratio * 1.1 else None)
+            known_ids[c] if r < id_ratio and carries[c]
+            else ("N/A" if id_ratio <= r < id_ratio * 1.1 else None)
             for c, r in zip(company, id_roll, strict=True)
         ]  # fmt: skip
         account_no = [
@@ -197,7 +231,7 @@ def iter_frames(
             index=pd.RangeIndex(done, done + size),
         )
         done += size
-        yield frame
+        yield frame, [known_ids[c] for c in company]
 
 
 def generate_frame(

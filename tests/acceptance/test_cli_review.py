@@ -44,6 +44,9 @@ def _enqueue(cli: Cli, *names: str) -> None:
         ["export", "unknown"],
         ["mappings", "import"],
         ["mappings", "export"],
+        ["mappings", "delete"],
+        ["mappings", "history"],
+        ["mappings", "audit"],
         ["eqc-server"],
         ["db", "upgrade"],
         ["db", "current"],
@@ -153,7 +156,13 @@ def test_mappings_import_json_prints_the_counts(cli: Cli) -> None:
     )
     result: Any = cli("mappings", "import", str(reviewed), "--json")
     assert result.exit_code == 0
-    assert json.loads(result.stdout) == {"rows": 1, "inserted": 1, "skipped": 0}
+    assert json.loads(result.stdout) == {
+        "rows": 1,
+        "inserted": 1,
+        "skipped": 0,
+        "replaced": 0,
+        "requests_closed": 0,
+    }
 
 
 def test_mappings_import_bad_rows_exit_1_with_line_numbers(cli: Cli) -> None:
@@ -161,7 +170,7 @@ def test_mappings_import_bad_rows_exit_1_with_line_numbers(cli: Cli) -> None:
     reviewed.write_text("company_name,company_id\n招商银行,\n", encoding="utf-8")
     result: Any = cli("mappings", "import", str(reviewed))
     assert result.exit_code == 1
-    assert "line 2: empty or placeholder company id" in result.stderr
+    assert "line 2: company id is empty or a placeholder" in result.stderr
 
 
 def test_mappings_export_to_file(cli: Cli) -> None:

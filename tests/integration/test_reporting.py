@@ -92,7 +92,13 @@ def test_reviewed_file_becomes_manual_mappings(db_engine: sa.Engine, tmp_path: P
         path,
     )
     result = reporting.import_reviewed_mappings(db_engine, path)
-    assert result.to_dict() == {"rows": 2, "inserted": 2, "skipped": 0}
+    assert result.to_dict() == {
+        "rows": 2,
+        "inserted": 2,
+        "skipped": 0,
+        "replaced": 0,
+        "requests_closed": 0,
+    }
     assert _manual(db_engine) == {"中国平安": "614810477", "招商银行": "600000036"}
 
 
@@ -174,3 +180,23 @@ def test_mappings_export_streams_stored_rows(db_engine: sa.Engine, tmp_path: Pat
             "confidence": 1.0,
         }
     ]
+
+
+def test_import_closes_the_requests_of_reviewed_names(db_engine: sa.Engine, tmp_path: Path) -> None:
+    enqueue_names(db_engine, ["招商银行", "平安银行"], "reporting-salt")
+    path = tmp_path / "reviewed.csv"
+    frames.write_frame(pd.DataFrame({"客户名称": ["招商银行"], "公司代码": ["600000036"]}), path)
+    result = reporting.import_reviewed_mappings(db_engine, path)
+    assert result.requests_closed == 1
+    unknown = reporting.unknown_from_database(db_engine)
+    assert [c.company_name for c in unknown] == ["平安银行"]
+
+
+def test_import_with_replace_corrects_a_reviewed_name(db_engine: sa.Engine, tmp_path: Path) -> None:
+    path = tmp_path / "reviewed.csv"
+    frames.write_frame(pd.DataFrame({"客户名称": ["招商银行"], "公司代码": ["600000036"]}), path)
+    reporting.import_reviewed_mappings(db_engine, path)
+    frames.write_frame(pd.DataFrame({"客户名称": ["招商银行"], "公司代码": ["600000099"]}), path)
+    result = reporting.import_reviewed_mappings(db_engine, path, replace=True)
+    assert (result.replaced, result.skipped, result.inserted) == (1, 0, 0)
+    assert _manual(db_engine) == {"招商银行": "600000099"}

@@ -150,7 +150,8 @@ def test_nul_in_codes_and_existing_ids_fails_neither_cache_nor_backflow(
     )
     stats = _resolve(any_engine, df).statistics
     assert stats.tier_errors == {}
-    assert stats.existing_column_hits == 3
+    assert stats.existing_column_hits == 2
+    assert stats.invalid_existing_ids == 1  # "C\x003" fails the id rule
     backflow = stats.backflow_stats
     assert backflow["inserted"] >= 4  # the clean keys of the clean rows were learned
     again = _resolve(any_engine, df.assign(公司代码=None)).statistics

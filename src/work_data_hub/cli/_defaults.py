@@ -8,7 +8,13 @@ command, ``--help`` included. Each value is a copy of its source's, and
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_CHUNK_ROWS", "DEFAULT_MAX_NAME_LENGTH", "MATCH_TYPES"]
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_CHUNK_ROWS",
+    "DEFAULT_MAX_NAME_LENGTH",
+    "MAPPING_SOURCES",
+    "MATCH_TYPES",
+]
 
 #: ``work_data_hub.io.frames.DEFAULT_CHUNK_ROWS``.
 DEFAULT_CHUNK_ROWS = 200_000
@@ -18,3 +24,5 @@ DEFAULT_MAX_NAME_LENGTH = 500
 DEFAULT_BATCH_SIZE = 50
 #: The values of ``work_data_hub.infrastructure.db.tables.MatchType``, in its order.
 MATCH_TYPES = ("manual", "plan", "account", "hardcode", "name", "account_name", "eqc")
+#: The values of ``work_data_hub.infrastructure.db.tables.MappingSource``, in its order.
+MAPPING_SOURCES = ("internal", "eqc", "pipeline_backflow", "manual")

@@ -35,15 +35,20 @@ __all__ = ["DEMO_REGISTRY_SIZE", "DEMO_SYNC_BUDGET", "DemoResult", "Stage", "run
 #: Registry of the demo's EQC server; smaller than the default so it starts fast.
 DEMO_REGISTRY_SIZE = 3_000
 DEMO_SYNC_BUDGET = 10
+#: Share of the demo's employers whose rows ever carry their id in 公司代码.
+DEMO_ID_COMPANY_SHARE = 0.5
 
 
 @dataclass(frozen=True, kw_only=True)
 class Stage:
-    """Id coverage of the file after one step."""
+    """Id coverage of the file after one step, checked against the sample's ground truth:
+    ``real_ids`` are the right company's ids, ``wrong_ids`` another company's (never a
+    hit)."""
 
     name: str
     rows: int
     real_ids: int
+    wrong_ids: int
     temp_ids: int
     no_id: int
 
@@ -56,6 +61,7 @@ class Stage:
             self.name,
             self.rows,
             self.real_ids,
+            self.wrong_ids,
             self.temp_ids,
             self.no_id,
             f"{self.hit_rate:.1%}",
@@ -78,14 +84,18 @@ class DemoResult:
     eqc_calls: int
 
 
-def _stage(name: str, ids: pd.Series) -> Stage:
-    text = ids.astype("string")
+def _stage(name: str, ids: pd.Series, truth: pd.Series) -> Stage:
+    text = ids.astype("string").str.strip()
     temp = temp_ids.temp_id_mask(ids)
-    missing = text.isna() | text.str.strip().isin(["", "N/A"]).fillna(True).astype(bool)
+    missing = text.isna() | text.isin(["", "N/A"]).fillna(True).astype(bool)
+    real = ~temp & ~missing
+    same = text.fillna("").to_numpy(dtype=object) == truth.fillna("").to_numpy(dtype=object)
+    right = real & same
     return Stage(
         name=name,
         rows=len(text),
-        real_ids=int((~temp & ~missing).sum()),
+        real_ids=int(right.sum()),
+        wrong_ids=int((real & ~right).sum()),
         temp_ids=int(temp.sum()),
         no_id=int((missing & ~temp).sum()),
     )
@@ -121,7 +131,9 @@ def run_demo(
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     database_url = f"sqlite:///{workdir / 'demo.sqlite3'}"
-    config = sample_data.SampleConfig(rows=rows, seed=seed)
+    # Half the employers never fill 公司代码, as in real files: their names are left to
+    # the mapping cache, EQC and the queue.
+    config = sample_data.SampleConfig(rows=rows, seed=seed, id_company_share=DEMO_ID_COMPANY_SHARE)
     with running_eqc_server(registry_size=DEMO_REGISTRY_SIZE, seed=seed) as eqc:
         demo_settings = dataclasses.replace(
             settings,
@@ -137,10 +149,18 @@ def run_demo(
         sample_path = sample_data.write_sample_file(
             workdir / "annuity_2024_06.csv", config, names=names, ids=ids
         )
+        truth = sample_data.true_ids(config, names=names, ids=ids)
         engine = db_engine.create_engine(database_url)
         try:
             migrate.upgrade(engine)
-            result = _run_steps(demo_settings, engine, sample_path, sync_budget, concurrency)
+            result = _run_steps(
+                demo_settings,
+                engine,
+                sample_path,
+                truth,
+                sync_budget=sync_budget,
+                concurrency=concurrency,
+            )
         finally:
             engine.dispose()
         eqc_calls = eqc.calls.total
@@ -151,6 +171,8 @@ def _run_steps(
     settings: Settings,
     engine: sa.Engine,
     sample_path: Path,
+    truth: pd.Series,
+    *,
     sync_budget: int,
     concurrency: int,
 ) -> DemoResult:
@@ -182,11 +204,12 @@ def _run_steps(
         dataclasses.replace(strategy, sync_lookup_budget=0, use_enrichment_service=False),
         salt=settings.alias_salt,
     )
+    truth = truth.reset_index(drop=True)
     stages = [
-        _stage("input file (existing 公司代码)", original["公司代码"]),
-        _stage("after resolve", frames.read_frame(resolved_path)["company_id"]),
-        _stage("after queue work + remap", frames.read_frame(remapped_path)["company_id"]),
-        _stage("next run (mapping cache)", frames.read_frame(second_path)["company_id"]),
+        _stage("input (公司代码)", original["公司代码"], truth),
+        _stage("after resolve", frames.read_frame(resolved_path)["company_id"], truth),
+        _stage("after queue work + remap", frames.read_frame(remapped_path)["company_id"], truth),
+        _stage("next run (mapping cache)", frames.read_frame(second_path)["company_id"], truth),
     ]
     queue_after = queue_admin.queue_status(engine, clock.utcnow()).to_dict()
     return DemoResult(

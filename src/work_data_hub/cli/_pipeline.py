@@ -55,11 +55,13 @@ COLUMN_FIELDS: dict[str, str] = {
     "年金账户名": "account_name_column",
     "年金账户号": "account_number_column",
     "公司代码": "company_id_column",
+    "计划类型": "plan_type_column",
     "plan_code": "plan_code_column",
     "customer_name": "customer_name_column",
     "account_name": "account_name_column",
     "account_number": "account_number_column",
     "company_id": "company_id_column",
+    "plan_type": "plan_type_column",
 }
 KEY_FIELDS = (
     "customer_name_column",
@@ -98,6 +100,7 @@ def build_strategy(
     output_column: str = "company_id",
     replace_output_column: bool = False,
     max_name_length: int | None = None,
+    explain: bool = False,
 ) -> ResolutionStrategy:
     """The strategy for a file with ``columns``; InputError when a needed column is absent.
 
@@ -110,6 +113,7 @@ def build_strategy(
         enable_async_queue=queue,
         enable_backflow=backflow,
         output_column=output_column,
+        explain=explain,
     )
     if max_name_length is not None:
         strategy.max_name_length = max_name_length
@@ -329,6 +333,13 @@ def _add_warnings(
         )
     if strategy.sync_lookup_budget > 0 and not eqc_usable and remaining > 0:
         report.warnings.append("EQC became unavailable during the run; the rest got temporary ids")
+    conflicts = int(report.statistics.get("plan_name_conflicts", 0))
+    if conflicts:
+        report.warnings.append(
+            f"{conflicts} row(s) got a plan mapping's id while their name maps to another id: "
+            "the sign of a plan mapping learned from a shared plan "
+            "(check with `wdh-enrich mappings audit`)"
+        )
     too_long = int(report.statistics.get("names_too_long", 0))
     if too_long:
         report.warnings.append(

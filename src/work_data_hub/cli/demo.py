@@ -75,7 +75,7 @@ def demo(
     )
     print_table(
         "before / after",
-        ["stage", "rows", "real ids", "temp ids", "no id", "hit rate"],
+        ["stage", "rows", "right", "wrong", "temp", "no id", "hit rate"],
         [stage.row() for stage in result.stages],
     )
     info(

@@ -129,7 +129,8 @@ def purge(
         ..., "--older-than", help="Age of finished requests to delete, e.g. 30d, 12h."
     ),
 ) -> None:
-    """Delete finished (done, failed) requests last updated before the given age."""
+    """Delete finished (done, failed) requests last updated before the given age that a newer
+    request of the same temporary id supersedes; the newest one stays, for remap."""
     try:
         age = parse_age(older_than)
     except ValueError as exc:

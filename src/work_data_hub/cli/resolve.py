@@ -77,6 +77,13 @@ def resolve(
     chunk_rows: Annotated[
         int, typer.Option("--chunk-rows", min=1, help=_CHUNK_HELP)
     ] = DEFAULT_CHUNK_ROWS,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Add per-row provenance columns: tier, mapping source and confidence.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run report as JSON.")] = False,
 ) -> None:
     """Give every row a company id; write the output, a JSON report and the unknown companies."""
@@ -115,6 +122,7 @@ def resolve(
         output_column=output_column,
         replace_output_column=replace_output_column,
         max_name_length=max_name_length,
+        explain=explain,
     )
     for other in source.sheets[1:]:
         _pipeline.check_output_column(
@@ -184,10 +192,18 @@ def render_report(report: dict[str, Any]) -> None:
         ],
     )
     yaml_hits = sum(stats.get("yaml_hits", {}).values())
+    total = max(int(stats.get("total_rows", 0)), 1)
+    by_type = stats.get("db_cache_hits_by_type", {})
     outcomes = [
         ["YAML overrides", yaml_hits, rates["yaml"]],
         ["DB cache", stats.get("db_cache_hits", 0), rates["db_cache"]],
+        *(
+            [f"  DB cache: {match_type}", hits, hits / total]
+            for match_type, hits in by_type.items()
+            if hits
+        ),
         ["existing column", stats.get("existing_column_hits", 0), rates["existing_column"]],
+        ["same name, existing id", stats.get("propagated_hits", 0), rates["propagated"]],
         ["EQC sync", stats.get("eqc_sync_hits", 0), rates["eqc_sync"]],
         ["temporary id", stats.get("temp_ids_generated", 0), rates["temporary_id"]],
         ["excluded", stats.get("excluded", 0), rates["excluded"]],

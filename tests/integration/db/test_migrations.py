@@ -150,6 +150,7 @@ def test_key_columns_compare_bytewise_on_postgresql(db_engine: sa.Engine) -> Non
         )
     assert collations == {
         "company_mapping.alias_name": "C",
+        "company_mapping_history.alias_name": "C",
         "enrichment_requests.normalized_name": "C",
     }
 
@@ -160,31 +161,35 @@ def test_downgrade_to_0002_restores_the_old_indexes(db_engine: sa.Engine) -> Non
     assert "ix_company_mapping_canonical_id" in _index_names(db_engine, "company_mapping")
     migrate.upgrade(db_engine)
     assert migrate.current_revision(db_engine) == migrate.head_revision()
-    assert "ix_enrichment_requests_temp_id" not in _index_names(db_engine, "enrichment_requests")
+    indexes = _index_names(db_engine, "enrichment_requests")
+    assert "ix_enrichment_requests_temp_id" in indexes
+    assert "ix_enrichment_requests_resolved_temp_id" not in indexes
 
 
-def test_remap_lookup_can_use_the_partial_temp_id_index_in_a_generic_plan(
-    db_conn: sa.Connection,
+def test_downgrade_to_0003_drops_the_history_and_restores_the_partial_index(
+    db_engine: sa.Engine,
 ) -> None:
-    """The statement carries the index predicate as literal SQL, so even a prepared
-    statement's generic plan (PostgreSQL) can prove the partial index applies."""
+    migrate.downgrade(db_engine, "0003_lean_write_indexes")
+    indexes = _index_names(db_engine, "enrichment_requests")
+    assert "ix_enrichment_requests_resolved_temp_id" in indexes
+    assert "ix_enrichment_requests_temp_id" not in indexes
+    schema = "enterprise" if db_engine.dialect.name == "postgresql" else None
+    assert not sa.inspect(db_engine).has_table("company_mapping_history", schema=schema)
+    migrate.upgrade(db_engine)
+    assert sa.inspect(db_engine).has_table("company_mapping_history", schema=schema)
+
+
+def test_remap_name_lookup_uses_the_temp_id_index(db_conn: sa.Connection) -> None:
     from work_data_hub.infrastructure.enrichment.queue import _statements
 
     if db_conn.dialect.name != "postgresql":
         pytest.skip("SQLite plans every statement with its values")
     temp_id = "INAAAAAAAAAAAAAAAA"
-    bound = _statements.resolved_temp_ids([temp_id]).compile(dialect=db_conn.dialect).params
-    assert list(bound.values()) == [[temp_id]]  # the status test is literal SQL, not bound
     sql = str(
-        _statements.resolved_temp_ids([temp_id]).compile(
+        _statements.request_names([temp_id]).compile(
             dialect=db_conn.dialect, compile_kwargs={"literal_binds": True}
         )
-    ).replace(f"'{temp_id}'", "$1")
-    db_conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-    db_conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
-    db_conn.exec_driver_sql(f"PREPARE resolved_lookup(text) AS {sql}")
-    plan = "\n".join(
-        db_conn.exec_driver_sql(f"EXPLAIN EXECUTE resolved_lookup('{temp_id}')").scalars()
     )
-    db_conn.exec_driver_sql("DEALLOCATE resolved_lookup")
-    assert "ix_enrichment_requests_resolved_temp_id" in plan
+    db_conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    plan = "\n".join(db_conn.exec_driver_sql(f"EXPLAIN {sql}").scalars())
+    assert "ix_enrichment_requests_temp_id" in plan

@@ -273,14 +273,24 @@ def test_retry_failed_skips_names_with_an_open_request(db_conn: sa.Connection) -
     assert row(db_conn, failed).status == "failed"
 
 
-def test_purge_deletes_only_old_finished_requests(db_conn: sa.Connection) -> None:
+def test_purge_deletes_only_old_finished_superseded_requests(db_conn: sa.Connection) -> None:
     add(db_conn, "甲公司", status="done")
     add(db_conn, "乙公司", status="failed")
-    add(db_conn, "丙公司")
+    add(db_conn, "丙公司", status="done")
     add(db_conn, "丁公司", status="done", updated_at=NOW)
+    # Newer requests of the same names: 甲, 乙 and 丁 are superseded, 丙 is not.
+    add(db_conn, "甲公司", status="done")
+    add(db_conn, "乙公司")
+    add(db_conn, "丁公司", status="done")
     repo = QueueRepository(db_conn)
-    assert repo.purge(NOW - dt.timedelta(minutes=1)) == 2
-    assert repo.status_counts() == {"pending": 1, "processing": 0, "done": 1, "failed": 0}
+    assert repo.purge(NOW - dt.timedelta(minutes=1)) == 2  # 甲 and 乙; 丁 is too recent
+    assert repo.status_counts() == {"pending": 1, "processing": 0, "done": 4, "failed": 0}
+
+
+def test_purge_keeps_the_only_request_of_a_temporary_id(db_conn: sa.Connection) -> None:
+    add(db_conn, "甲公司", status="done", resolved_company_id="C1")
+    add(db_conn, "乙公司", status="failed")
+    assert QueueRepository(db_conn).purge(NOW) == 0
 
 
 def test_purge_refuses_open_statuses(db_conn: sa.Connection) -> None:
@@ -326,10 +336,11 @@ def test_service_functions_commit(db_engine: sa.Engine) -> None:
     with db_engine.begin() as conn:
         add(conn, "甲公司", status="failed")
         add(conn, "乙公司", status="done")
+        add(conn, "乙公司", status="done")  # supersedes the first one
     assert queue_admin.retry_failed_requests(db_engine, NOW) == 1
     assert queue_admin.purge_requests(db_engine, NOW) == 1
     status = queue_admin.queue_status(db_engine, NOW)
-    assert status.counts == {"pending": 1, "processing": 0, "done": 0, "failed": 0}
+    assert status.counts == {"pending": 1, "processing": 0, "done": 1, "failed": 0}
 
 
 def test_unknown_requests_leave_out_names_some_request_resolved(db_conn: sa.Connection) -> None:

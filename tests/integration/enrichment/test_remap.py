@@ -69,7 +69,7 @@ def test_string_dtype_is_preserved(queue: sa.Connection) -> None:
 
 def test_frame_without_temp_ids_issues_no_query(queue: sa.Connection) -> None:
     class NoQueries(QueueRepository):
-        def resolved_temp_ids(self, temp_ids: Any) -> dict[str, str]:
+        def request_names(self, temp_ids: Any) -> dict[str, Any]:
             raise AssertionError("no query expected")
 
     out, stats = remap_temp_ids(pd.DataFrame({"c": ["C1", 7]}), "c", NoQueries(queue))
@@ -81,10 +81,10 @@ def test_one_query_for_many_rows(queue: sa.Connection) -> None:
     calls: list[int] = []
 
     class Counting(QueueRepository):
-        def resolved_temp_ids(self, temp_ids: Any) -> dict[str, str]:
+        def request_names(self, temp_ids: Any) -> dict[str, Any]:
             ids = list(temp_ids)
             calls.append(len(ids))
-            return super().resolved_temp_ids(ids)
+            return super().request_names(ids)
 
     df = pd.DataFrame({"c": [T_DONE, T_OPEN] * 500})
     _out, stats = remap_temp_ids(df, "c", Counting(queue))

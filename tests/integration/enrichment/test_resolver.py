@@ -146,7 +146,7 @@ def test_existing_column_resolves_and_backflows(db_conn: sa.Connection) -> None:
     ids, stats = resolve(db_conn, df)
     assert ids == ["614810477"]
     assert stats.existing_column_hits == 1
-    assert stats.backflow_stats == {"inserted": 4, "skipped": 0, "conflicts": 0}
+    assert stats.backflow_stats == {"inserted": 4, "skipped": 0, "conflicts": 0, "withheld": 0}
     mapping = tables.company_mapping
     rows = db_conn.execute(
         sa.select(mapping.c.alias_name, mapping.c.match_type, mapping.c.source)
@@ -391,7 +391,7 @@ def test_failed_backflow_does_not_poison_the_callers_transaction(db_engine: sa.E
         assert open_requests(conn) == ["乙"]
 
 
-def test_an_existing_id_longer_than_the_column_is_used_but_not_learned(
+def test_an_existing_id_longer_than_the_column_is_refused_and_counted(
     db_conn: sa.Connection,
 ) -> None:
     long_id = "X" * 80  # canonical_id holds 64 characters
@@ -399,6 +399,7 @@ def test_an_existing_id_longer_than_the_column_is_used_but_not_learned(
 
     ids, stats = resolve(db_conn, df)
 
-    assert ids == [long_id, "C2"]
+    assert ids == [temp("甲"), "C2"]
     assert stats.tier_errors == {}
-    assert stats.backflow_stats == {"inserted": 1, "skipped": 1, "conflicts": 0}
+    assert stats.invalid_existing_ids == 1
+    assert stats.backflow_stats == {"inserted": 1, "skipped": 0, "conflicts": 0, "withheld": 0}

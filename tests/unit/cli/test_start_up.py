@@ -50,6 +50,7 @@ def test_copied_option_defaults_equal_their_sources() -> None:
     assert _defaults.DEFAULT_BATCH_SIZE == worker.DEFAULT_BATCH_SIZE
     assert _defaults.DEFAULT_MAX_NAME_LENGTH == types.DEFAULT_MAX_NAME_LENGTH
     assert tuple(m.value for m in tables.MatchType) == _defaults.MATCH_TYPES
+    assert tuple(s.value for s in tables.MappingSource) == _defaults.MAPPING_SOURCES
 
 
 def test_eqc_server_defaults_come_from_a_module_without_heavy_imports() -> None:

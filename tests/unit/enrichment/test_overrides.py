@@ -55,11 +55,11 @@ def test_plan_and_account_codes_are_trimmed(tmp_path: Path) -> None:
 
 
 def test_unquoted_numbers_stay_the_text_written(tmp_path: Path) -> None:
-    _write(tmp_path, "plan", "0012: 600000001\n12345: 1.50\nP2: 0x1F\n")
+    _write(tmp_path, "plan", "0012: 600000001\n12345: 600000002.0\nP2: 0x1F\n")
 
     assert load_company_id_overrides(tmp_path)["plan"] == {
         "0012": "600000001",
-        "12345": "1.50",
+        "12345": "600000002",
         "P2": "0x1F",
     }
 

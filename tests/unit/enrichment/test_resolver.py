@@ -63,11 +63,18 @@ class FakeRepository:
         self.savepoints += 1
         yield
 
-    def lookup_ids(self, aliases_by_type: Mapping[str, Iterable[str]]) -> dict[str, dict[str, str]]:
+    def lookup_ids(
+        self,
+        aliases_by_type: Mapping[str, Iterable[str]],
+        *,
+        details: dict[tuple[str, str], tuple[str, float]] | None = None,
+    ) -> dict[str, dict[str, str]]:
         keys = [(alias, kind) for kind, aliases in aliases_by_type.items() for alias in aliases]
         found: dict[str, dict[str, str]] = {}
         for match in self.lookup_batch(keys):
             found.setdefault(match.match_type, {})[match.alias_name] = match.canonical_id
+            if details is not None:
+                details[(match.alias_name, match.match_type)] = (match.source, match.confidence)
         return found
 
     def lookup_batch(self, keys: Sequence[tuple[str, str]]) -> list[MatchResult]:
@@ -310,14 +317,14 @@ def test_backflow_writes_learned_mappings_once() -> None:
         ("甲公司", "name"),
         ("甲账户", "account_name"),
     }
-    assert stats.backflow_stats == {"inserted": 4, "skipped": 0, "conflicts": 0}
+    assert stats.backflow_stats == {"inserted": 4, "skipped": 0, "conflicts": 0, "withheld": 0}
 
 
 def test_backflow_counts_conflicts_with_stored_mappings() -> None:
     # A stored placeholder id is ignored by the lookup but still owns the alias.
     repository = FakeRepository({("甲", "name"): "N/A"})
     _, stats = resolve(frame(name=["甲"], existing=["61"]), repository=repository)
-    assert stats.backflow_stats == {"inserted": 0, "skipped": 0, "conflicts": 1}
+    assert stats.backflow_stats == {"inserted": 0, "skipped": 0, "conflicts": 1, "withheld": 0}
     assert repository.mappings[("甲", "name")] == "N/A"
 
 
@@ -327,7 +334,7 @@ def test_backflow_counts_keys_with_two_ids_in_the_batch_as_conflicts() -> None:
         frame(plan=["P1", "P1"], name=["甲", "乙"], existing=["61", "62"]), repository=repository
     )
     assert ("P1", "plan") not in repository.mappings
-    assert stats.backflow_stats == {"inserted": 2, "skipped": 0, "conflicts": 2}
+    assert stats.backflow_stats == {"inserted": 2, "skipped": 0, "conflicts": 2, "withheld": 0}
 
 
 def test_backflow_never_learns_temp_ids() -> None:
@@ -335,7 +342,7 @@ def test_backflow_never_learns_temp_ids() -> None:
     ids, stats = resolve(frame(name=["甲"], existing=[temp("甲")]), repository=repository)
     assert ids == [temp("甲")]
     assert repository.inserted == []
-    assert stats.backflow_stats == {"inserted": 0, "skipped": 0, "conflicts": 0}
+    assert stats.backflow_stats == {"inserted": 0, "skipped": 0, "conflicts": 0, "withheld": 0}
 
 
 def test_backflow_disabled_writes_nothing() -> None:
@@ -597,7 +604,7 @@ def test_statistics_to_dict_has_every_field_filled() -> None:
         "backflow",
     }
     assert set(as_dict["yaml_hits"]) == {"plan", "account", "hardcode", "name", "account_name"}
-    assert set(as_dict["backflow_stats"]) == {"inserted", "skipped", "conflicts"}
+    assert set(as_dict["backflow_stats"]) == {"inserted", "skipped", "conflicts", "withheld"}
     assert {"prepare", "db_cache", "temp_id", "async_queue", "total"} <= set(as_dict["timings_ms"])
     json.dumps(as_dict)
 

@@ -90,6 +90,7 @@ def test_statistics_carry_every_counter() -> None:
         "remaining_budget": 1,
         "hits": 1,
         "misses": 1,
+        "invalid_ids": 0,
         "errors": 0,
         "cached": 0,
         "cache_errors": 0,
@@ -106,3 +107,10 @@ def test_repr_shows_budget_only() -> None:
     assert repr(EqcProvider(ScriptedClient(None), budget=2)) == (
         "EqcProvider(budget=2, remaining_budget=2, available=True)"
     )
+
+
+def test_an_answer_with_a_bad_id_is_no_hit_and_counted() -> None:
+    bad = CompanyInfo(company_id="6000 00001", official_name="甲公司")
+    provider = EqcProvider(ScriptedClient(bad), budget=1)
+    assert provider.lookup("甲公司") is None
+    assert (provider.hits, provider.invalid_ids) == (0, 1)

@@ -21,11 +21,13 @@ __all__ = [
     "OPEN_REQUEST_PREDICATE",
     "OPEN_REQUEST_STATUSES",
     "RESOLVED_REQUEST_PREDICATE",
+    "HistoryAction",
     "MappingSource",
     "MatchType",
     "RequestStatus",
     "UtcDateTime",
     "company_mapping",
+    "company_mapping_history",
     "company_master",
     "enrichment_requests",
     "metadata",
@@ -81,6 +83,13 @@ class MappingSource(StrEnum):
     MANUAL = "manual"
 
 
+class HistoryAction(StrEnum):
+    """What happened to a mapping, as recorded in ``company_mapping_history``."""
+
+    REPLACE = "replace"
+    DELETE = "delete"
+
+
 class RequestStatus(StrEnum):
     """Life cycle of an enrichment request: pending → processing → done | failed."""
 
@@ -100,7 +109,7 @@ def _in(column: str, values: Any) -> str:
 
 #: Requests covered by the partial unique index: at most one per normalized name.
 OPEN_REQUEST_PREDICATE = _in("status", OPEN_REQUEST_STATUSES)
-#: Requests that carry a company id for their temporary id: what ``remap`` looks up.
+#: Requests that carry a company id for their temporary id (``resolved_temp_ids``).
 RESOLVED_REQUEST_PREDICATE = (
     f"status = '{RequestStatus.DONE.value}' AND resolved_company_id IS NOT NULL"
 )
@@ -215,14 +224,25 @@ enrichment_requests = sa.Table(
         sqlite_where=sa.text(OPEN_REQUEST_PREDICATE),
     ),
     sa.Index(None, "status", "next_retry_at"),
-    # Only resolved requests are looked up by temporary id, so new requests (the bulk of
-    # the writes) skip this index altogether.
-    sa.Index(
-        "ix_enrichment_requests_resolved_temp_id",
-        "temp_id",
-        postgresql_where=sa.text(RESOLVED_REQUEST_PREDICATE),
-        sqlite_where=sa.text(RESOLVED_REQUEST_PREDICATE),
-    ),
+    # Remap reads the name of a request by its temporary id, whatever its status: a name
+    # reviewed or learned after its request finished still fixes the ids written for it.
+    sa.Index(None, "temp_id"),
+)
+
+#: Every change and deletion of a ``company_mapping`` row: nothing disappears unrecorded.
+company_mapping_history = sa.Table(
+    "company_mapping_history",
+    metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("alias_name", _KEY_TEXT, nullable=False),
+    sa.Column("match_type", sa.String(16), nullable=False),
+    sa.Column("old_id", sa.String(64), nullable=True),
+    sa.Column("new_id", sa.String(64), nullable=True),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("changed_at", UtcDateTime(), nullable=False, server_default=sa.func.now()),
+    sa.CheckConstraint(_in("action", HistoryAction), name="action"),
+    sa.Index(None, "alias_name", "match_type"),
 )
 
 #: Rate-limit slots shared by every EQC client on every machine: one row per request

@@ -2,13 +2,16 @@
 
 1. YAML overrides (plan, account, hardcode, name, account_name; ``__EMPTY__`` excludes);
 2. DB cache — one ``lookup_batch`` for every distinct key of the rows still open;
-3. the existing company-id column, then the backflow of what it taught us;
+3. the existing company-id column — and a name's one valid id for its other rows — then
+   the backflow of what it taught us (plan and account only with single-employer evidence);
 4. EQC sync lookups within the run's budget, most frequent names first;
 5. temporary ids, then one enqueue of every distinct name that got one.
 
-Each tier only sees rows still unresolved. The tier logic lives in :mod:`tiers` (pure,
-vectorized over distinct values); this module runs it, talks to the collaborators, counts
-and degrades: an exception in a tier is logged (tier, error type), counted in
+Each tier only sees rows still unresolved. With ``strategy.explain`` the run also keeps
+per-row provenance (:mod:`resolve.provenance`) and adds it as three columns. The tier
+logic lives in :mod:`tiers` (pure, vectorized over distinct values); this module runs it,
+talks to the collaborators, counts and degrades: an exception in a tier is logged (tier,
+error type), counted in
 ``statistics.tier_errors`` and the run goes on with the remaining tiers. Database work runs
 in a savepoint of the repository's connection, so a failing tier cannot poison the
 caller's transaction. Logs carry counts only — never names, keys or ids.
@@ -24,8 +27,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.enrichment.resolve import tiers
 from work_data_hub.infrastructure.enrichment.resolve.overrides import load_company_id_overrides
+from work_data_hub.infrastructure.enrichment.resolve.provenance import (
+    Details,
+    Provenance,
+    explain_columns,
+)
 from work_data_hub.infrastructure.enrichment.types import (
     YAML_LEVELS,
     EnqueueResult,
@@ -40,7 +49,7 @@ from work_data_hub.settings import Settings
 from work_data_hub.utils import clock
 from work_data_hub.utils.logging import get_logger
 
-__all__ = ["TIER_NAMES", "CompanyIdResolver"]
+__all__ = ["TIER_NAMES", "CompanyIdResolver", "explain_columns"]
 
 
 log = get_logger(__name__)
@@ -103,8 +112,11 @@ class _Run:
         self.stats = ResolutionStatistics(
             total_rows=keys.n_rows,
             yaml_hits=dict.fromkeys(YAML_LEVELS, 0),
-            backflow_stats={"inserted": 0, "skipped": 0, "conflicts": 0},
+            backflow_stats={"inserted": 0, "skipped": 0, "conflicts": 0, "withheld": 0},
+            db_cache_hits_by_type=dict.fromkeys(tiers.CACHE_MATCH_TYPES, 0),
         )
+        # Kept only when asked for (``explain``).
+        self.provenance = Provenance(keys.n_rows) if strategy.explain else None
 
     def settle(self, *hits: tiers.Hits) -> tiers.Mask:
         """Take the ids of ``hits`` for rows still open; returns the rows settled."""
@@ -118,6 +130,8 @@ class _Run:
             self.id_codes[rows] = codes[hit.column.codes[rows]]
             self.open &= ~rows
             settled |= rows
+            if self.provenance is not None and hit.label:
+                self.provenance.mark(rows, hit.label)
         return settled
 
     def output(self) -> pd.api.extensions.ExtensionArray:
@@ -205,6 +219,9 @@ class CompanyIdResolver:
         stats.enrichment_service_hits = stats.eqc_sync_hits
         data = df.copy()
         data[strategy.output_column] = run.output()
+        if run.provenance is not None:
+            for name, values in run.provenance.columns(strategy.output_column).items():
+                data[name] = values
         stats.timings_ms["total"] = clock.ms_since(started)
         log.info(
             "resolver.batch_resolved",
@@ -247,8 +264,15 @@ class CompanyIdResolver:
             run.settle(*outcome.hits)
             excluded = outcome.excluded & run.open
             run.open &= ~excluded
+            if run.provenance is not None:
+                run.provenance.mark(excluded, "excluded")
             run.stats.yaml_hits = outcome.counts
             run.stats.excluded = int(excluded.sum())
+            names = {k: v for k, v in self._overrides["name"].items() if v != tiers.EXCLUDED_MARKER}
+            for hit in outcome.hits:
+                if hit.label == "yaml:plan":
+                    conflicts = tiers.plan_name_conflicts(hit, run.keys.name, names)
+                    run.stats.plan_name_conflicts += int(conflicts.sum())
             log_counts.update(hits=sum(outcome.counts.values()), excluded=run.stats.excluded)
 
     def _cache_tier(self, run: _Run) -> None:
@@ -258,26 +282,56 @@ class CompanyIdResolver:
         with self._tier(run, "db_cache") as log_counts:
             aliases = tiers.cache_lookup_aliases(run.keys, run.open)
             stored: dict[str, dict[str, str]] = {}
+            details: Details | None = {} if run.provenance is not None else None
             if aliases:
                 with self._savepoint():
-                    stored = self._lookup_stored(aliases)
-            hits = run.settle(*tiers.cache_tier_ids(run.keys, run.open, stored))
+                    stored = self._lookup_stored(aliases, details)
+            found = tiers.cache_tier_ids(run.keys, run.open, stored)
+            hits = run.settle(*found)
             run.stats.db_cache_hits = int(hits.sum())
+            names = tiers.name_mapping_ids(stored)
+            for hit in found:
+                match_type = hit.label.removeprefix("db:")
+                run.stats.db_cache_hits_by_type[match_type] = hit.count
+                if match_type == tables.MatchType.PLAN:
+                    conflicts = tiers.plan_name_conflicts(hit, run.keys.name, names)
+                    run.stats.plan_name_conflicts += int(conflicts.sum())
+            if run.provenance is not None and details is not None:
+                for hit in found:
+                    run.provenance.cache_hit(hit, details)
             log_counts.update(
-                keys=sum(len(a) for a in aliases.values()), hits=run.stats.db_cache_hits
+                keys=sum(len(a) for a in aliases.values()),
+                hits=run.stats.db_cache_hits,
+                plan_name_conflicts=run.stats.plan_name_conflicts,
             )
 
-    def _lookup_stored(self, aliases: dict[str, list[str]]) -> dict[str, dict[str, str]]:
-        """One query for ``aliases``: no object per mapping, each alias sent once."""
+    def _lookup_stored(
+        self, aliases: dict[str, list[str]], details: Details | None
+    ) -> dict[str, dict[str, str]]:
+        """One query for ``aliases``: no object per mapping, each alias sent once.
+        ``details``, when given, receives each mapping's source and confidence (for
+        ``explain``) from the same query."""
         assert self._repository is not None
-        return self._repository.lookup_ids(aliases)
+        return self._repository.lookup_ids(aliases, details=details)
 
     def _existing_tier(self, run: _Run) -> None:
         resolved = np.zeros(run.keys.n_rows, dtype=bool)
         with self._tier(run, "existing_column") as log_counts:
-            resolved = run.settle(tiers.existing_tier(run.keys, run.open))
+            keys = run.keys
+            resolved = run.settle(tiers.existing_tier(keys, run.open))
             run.stats.existing_column_hits = int(resolved.sum())
-            log_counts.update(hits=run.stats.existing_column_hits)
+            propagated, conflicts = tiers.propagated_ids(keys, run.open)
+            run.stats.propagated_hits = int(run.settle(propagated).sum())
+            run.stats.propagation_conflicts = conflicts
+            all_rows = np.ones(keys.n_rows, dtype=bool)
+            invalid = keys.existing.rows_where(keys.invalid_existing, all_rows)
+            run.stats.invalid_existing_ids = int(invalid.sum())
+            log_counts.update(
+                hits=run.stats.existing_column_hits,
+                propagated=run.stats.propagated_hits,
+                propagation_conflicts=conflicts,
+                invalid_ids=run.stats.invalid_existing_ids,
+            )
         if self._repository is None or not run.strategy.enable_backflow or not resolved.any():
             return
         with self._tier(run, "backflow") as log_counts:
@@ -288,11 +342,13 @@ class CompanyIdResolver:
                     result = self._repository.insert_batch_with_conflict_check(candidates.records)
             counts = result.to_dict()
             counts["conflicts"] += candidates.in_batch_conflicts
+            counts["withheld"] = candidates.withheld
             run.stats.backflow_stats = counts
             log_counts.update(candidates=len(candidates.records), **counts)
 
     def _eqc_tier(self, run: _Run, provider: EqcProviderProtocol) -> None:
         found: dict[str, str] = {}
+        confidence: dict[str, float] = {}
         consumed = 0
         budget = 0
         with self._tier(run, "eqc_sync") as log_counts:
@@ -303,16 +359,28 @@ class CompanyIdResolver:
                         break
                     consumed += 1  # spent whatever the outcome
                     info = provider.lookup(name)
-                    company_id = None if info is None else tiers.clean_company_id(info.company_id)
-                    if company_id is not None:
-                        found[name] = company_id
+                    if info is None:
+                        continue
+                    company_id = tiers.clean_company_id(info.company_id)
+                    if company_id is None:
+                        run.stats.eqc_invalid_ids += 1
+                        continue
+                    found[name] = company_id
+                    confidence[name] = float(info.confidence)
             finally:
                 # Hits found before a failure are still used.
-                hits = run.settle(tiers.ids_for_names(run.keys, run.open, found))
+                hit = tiers.ids_for_names(run.keys, run.open, found)
+                hits = run.settle(hit)
+                if run.provenance is not None:
+                    run.provenance.eqc_hit(hit, confidence)
                 run.stats.eqc_sync_hits = int(hits.sum())
                 run.stats.budget_consumed = consumed
                 run.stats.budget_remaining = budget - consumed
-            log_counts.update(lookups=consumed, hits=run.stats.eqc_sync_hits)
+            log_counts.update(
+                lookups=consumed,
+                hits=run.stats.eqc_sync_hits,
+                invalid_ids=run.stats.eqc_invalid_ids,
+            )
 
     def _temp_tier(self, run: _Run) -> None:
         requests: list[dict[str, str]] = []

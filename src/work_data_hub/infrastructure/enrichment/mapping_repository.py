@@ -15,6 +15,7 @@ Logs carry counts and elapsed time only.
 
 from __future__ import annotations
 
+import operator
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -32,6 +33,7 @@ from work_data_hub.infrastructure.db.bound_batches import (
 from work_data_hub.infrastructure.db.errors import storage_errors
 from work_data_hub.infrastructure.enrichment import _mapping_checks as checks
 from work_data_hub.infrastructure.enrichment import _mapping_statements as statements
+from work_data_hub.infrastructure.enrichment import company_ids
 from work_data_hub.infrastructure.enrichment.queue.repository import QueueRepository
 from work_data_hub.infrastructure.enrichment.types import (
     EnqueueResult,
@@ -119,13 +121,19 @@ class CompanyMappingRepository:
         )
         return found
 
-    def lookup_ids(self, aliases_by_type: Mapping[str, Iterable[str]]) -> dict[str, dict[str, str]]:
+    def lookup_ids(
+        self,
+        aliases_by_type: Mapping[str, Iterable[str]],
+        *,
+        details: dict[tuple[str, str], tuple[str, float]] | None = None,
+    ) -> dict[str, dict[str, str]]:
         """Stored ids per match type and alias, ``{match_type: {alias: canonical_id}}``, in
         one query — what :meth:`lookup_batch` finds, without a result object per mapping.
 
         Meant for many keys sharing few match types (the resolver asks every open name
         under four types): each distinct alias travels once. Types with nothing found are
-        absent; aliases the database cannot store match nothing.
+        absent; aliases the database cannot store match nothing. ``details``, when given,
+        receives the source and confidence of each mapping found (``explain``).
         """
         # Types sharing one key column usually share one alias list: each list is read once.
         sets: dict[int, set[str]] = {}
@@ -150,9 +158,13 @@ class CompanyMappingRepository:
         started = time.perf_counter()
         found: dict[str, dict[str, str]] = {}
         empty: set[str] = set()
-        for alias, canonical_id, kind, *_ in self._lookup_rows("lookup_ids", params):
+        for alias, canonical_id, kind, _, source, confidence in self._lookup_rows(
+            "lookup_ids", params
+        ):
             if alias in wanted.get(kind, empty):
                 found.setdefault(kind, {})[alias] = canonical_id
+                if details is not None:
+                    details[(alias, kind)] = (source, float(confidence))
         log.debug(
             "mapping_repository.lookup_done",
             keys=len(distinct),
@@ -257,6 +269,23 @@ class CompanyMappingRepository:
         if unknown:
             raise ValueError(f"unknown match type(s): {', '.join(unknown)}")
         return self._stream_mappings(kinds)
+
+    def best_name_ids(self, names: Iterable[str]) -> dict[str, str]:
+        """Per normalized name, the id of its best mapping keyed by a name (``manual``,
+        then ``name``, then ``eqc``; spec section 1's priorities), in one query. Names
+        without one are absent; so are stored ids the id rule refuses."""
+        distinct = {name for name in names if storable(name) == name}
+        if not distinct:
+            return {}
+        params = array_params(self._dialect, "aliases", distinct)
+        with storage_errors("best_name_ids"):
+            rows = self._conn.execute(statements.best_name_ids(self._dialect), params).all()
+        best: dict[str, tuple[int, str]] = {}
+        for alias, canonical_id, priority in sorted(rows, key=operator.itemgetter(2)):
+            company_id = company_ids.valid_company_id(canonical_id)
+            if company_id is not None:
+                best.setdefault(alias, (priority, company_id))
+        return {alias: company_id for alias, (_, company_id) in best.items()}
 
     # -- company_master ----------------------------------------------------------------
 

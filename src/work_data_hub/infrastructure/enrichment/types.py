@@ -66,6 +66,11 @@ class ResolutionStrategy:
     enable_backflow: bool = True
     enable_async_queue: bool = True
     max_name_length: int = DEFAULT_MAX_NAME_LENGTH
+    #: ``单一计划`` (single-employer) or ``集合计划`` (collective); only single-employer plans
+    #: are learned by the backflow when the column is present.
+    plan_type_column: str = "计划类型"
+    #: Add per-row provenance columns (tier, mapping source, confidence) to the output.
+    explain: bool = False
 
 
 @dataclass
@@ -96,6 +101,19 @@ class ResolutionStatistics:
     names_too_long: int = 0
     tier_errors: dict[str, int] = field(default_factory=dict)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    #: Rows given the one valid existing id other rows of their name carry.
+    propagated_hits: int = 0
+    #: Names whose rows carry several different valid existing ids (none is propagated).
+    propagation_conflicts: int = 0
+    #: Rows settled by a plan mapping while their name mapping gives another id: the
+    #: signature of a plan mapping learned from a shared plan.
+    plan_name_conflicts: int = 0
+    #: DB-cache hits per match type.
+    db_cache_hits_by_type: dict[str, int] = field(default_factory=dict)
+    #: Rows whose existing id fails the id rule (a formula, spaces, ``3.5`` …): not used.
+    invalid_existing_ids: int = 0
+    #: EQC answers whose company id fails the id rule: not used, not cached.
+    eqc_invalid_ids: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, as plain JSON-serializable values, plus the original's two
@@ -207,7 +225,10 @@ class MappingRepositoryProtocol(Protocol):
     def lookup_batch(self, keys: Sequence[tuple[str, str]]) -> list[MatchResult]: ...
 
     def lookup_ids(
-        self, aliases_by_type: Mapping[str, Iterable[str]]
+        self,
+        aliases_by_type: Mapping[str, Iterable[str]],
+        *,
+        details: dict[tuple[str, str], tuple[str, float]] | None = None,
     ) -> dict[str, dict[str, str]]: ...
 
     def savepoint(self) -> AbstractContextManager[object]: ...

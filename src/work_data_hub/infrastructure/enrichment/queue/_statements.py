@@ -224,7 +224,77 @@ def retry_failed(now: dt.datetime) -> sa.Update:
 
 
 def purge(older_than: dt.datetime, statuses: Sequence[str]) -> sa.Delete:
-    return sa.delete(_R).where(_R.c.status.in_(list(statuses)), _R.c.updated_at < older_than)
+    # The newest request of each temporary id stays: remap reads the name from it.
+    newer = _R.alias("newer")
+    superseded = sa.exists().where(newer.c.temp_id == _R.c.temp_id, newer.c.id > _R.c.id)
+    return sa.delete(_R).where(
+        _R.c.status.in_(list(statuses)), _R.c.updated_at < older_than, superseded
+    )
+
+
+def request_names(temp_ids: Sequence[str]) -> sa.Select[Any]:
+    return (
+        sa.select(_R.c.temp_id, _R.c.normalized_name, _R.c.resolved_company_id)
+        .where(_R.c.temp_id.in_(list(temp_ids)))
+        .order_by(_R.c.id)
+    )
+
+
+#: Requests a reviewed mapping closes: open ones, failed ones, and "no such company".
+_CLOSABLE = sa.or_(
+    _R.c.status.in_([_PENDING, _PROCESSING, _FAILED]),
+    sa.and_(_R.c.status == _DONE, _R.c.resolved_company_id.is_(None)),
+)
+#: Names and ids bound as arrays (named apart from the table's columns: an UPDATE reserves
+#: those bind names for its SET clause).
+NAME_ID_COLUMNS: Columns = (("name_key", sa.Text()), ("company_id", sa.Text()))
+
+
+def close_requests(dialect: str, now: dt.datetime) -> sa.Update:
+    rows = rows_source(dialect, NAME_ID_COLUMNS)
+    same_name = rows.c.name_key == _R.c.normalized_name
+    company = sa.select(rows.c.company_id).where(same_name).limit(1).scalar_subquery()
+    return (
+        sa.update(_R)
+        .where(_CLOSABLE, sa.exists().where(same_name))
+        .values(
+            status=_DONE,
+            resolved_company_id=company,
+            last_error=None,
+            next_retry_at=None,
+            **_unlocked(now),
+        )
+    )
+
+
+def reopen_requests(dialect: str, now: dt.datetime) -> sa.Update:
+    rows = rows_source(dialect, NAME_ID_COLUMNS)
+    other = _R.alias("other")
+    open_same_name = sa.exists().where(
+        other.c.normalized_name == _R.c.normalized_name,
+        other.c.status.in_(tables.OPEN_REQUEST_STATUSES),
+    )
+    answered_by = sa.exists().where(
+        rows.c.name_key == _R.c.normalized_name, rows.c.company_id == _R.c.resolved_company_id
+    )
+    # The newest matching request per name only: the partial unique index allows one open.
+    newest = (
+        sa.select(sa.func.max(_R.c.id))
+        .where(_R.c.status == _DONE, answered_by)
+        .group_by(_R.c.normalized_name)
+    )
+    return (
+        sa.update(_R)
+        .where(_R.c.id.in_(newest), ~open_same_name)
+        .values(
+            status=_PENDING,
+            resolved_company_id=None,
+            attempts=0,
+            last_error=None,
+            next_retry_at=None,
+            **_unlocked(now),
+        )
+    )
 
 
 def resolved_temp_ids(temp_ids: Sequence[str]) -> sa.Select[Any]:

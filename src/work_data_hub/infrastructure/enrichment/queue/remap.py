@@ -1,9 +1,12 @@
-"""Replace temporary company ids already written downstream by the ids workers resolved.
+"""Replace temporary company ids already written downstream by the ids now known.
 
-Only values shaped like temporary ids (``IN`` + 16 Base32 characters) are looked up; the
-distinct ones go to the queue repository at once (one query per 10,000 ids), and the
-column is rewritten with one vectorized ``map``. Ids whose request is still open, failed or
-resolved to "no such company" stay as they are.
+Only values shaped like temporary ids (``IN`` + 16 Base32 characters) are looked up. A
+temporary id stands for one normalized name: the queue gives the name of its request
+(any status — purge keeps the newest request of each temporary id), and the name's best
+mapping of any source gives the id — ``manual`` (a reviewed name) wins, then ``name``, then
+``eqc``, as in the DB-cache tier — else the id the request itself resolved to. Two queries
+per 10,000 distinct ids; the column is rewritten with one vectorized ``map``. Ids whose name
+is still unknown stay as they are.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ import pandas as pd
 import sqlalchemy as sa
 
 from work_data_hub.errors import InputError
+from work_data_hub.infrastructure.enrichment import company_ids
+from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
 from work_data_hub.infrastructure.enrichment.queue.repository import QueueRepository
 from work_data_hub.infrastructure.enrichment.temp_ids import temp_id_mask
 
-__all__ = ["RemapStatistics", "remap_temp_ids"]
+__all__ = ["RemapStatistics", "known_ids", "remap_temp_ids"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -54,7 +59,7 @@ def remap_temp_ids(
     is_temp = temp_id_mask(values)
     temp_values = values[is_temp].astype(str)
     distinct = temp_values.unique().tolist()
-    resolved = repository.resolved_temp_ids(distinct) if distinct else {}
+    resolved = known_ids(repository, distinct) if distinct else {}
     replacements = temp_values.map(resolved)
     hit = replacements.notna()
     if bool(hit.any()):
@@ -70,3 +75,22 @@ def remap_temp_ids(
         remapped_rows=remapped,
         unresolved_rows=int(is_temp.sum()) - remapped,
     )
+
+
+def known_ids(repository: QueueRepository, temp_ids: list[str]) -> dict[str, str]:
+    """``temp_id → company id`` for the temporary ids whose name is now known (see the
+    module doc for the order of preference)."""
+    requests = repository.request_names(temp_ids)
+    if not requests:
+        return {}
+    mappings = CompanyMappingRepository(repository.connection).best_name_ids(
+        {request.normalized_name for request in requests.values()}
+    )
+    found: dict[str, str] = {}
+    for temp_id, request in requests.items():
+        company_id = mappings.get(request.normalized_name) or company_ids.valid_company_id(
+            request.resolved_company_id
+        )
+        if company_id is not None:
+            found[temp_id] = company_id
+    return found

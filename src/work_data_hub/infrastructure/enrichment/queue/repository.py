@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import time
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -40,6 +40,7 @@ from work_data_hub.infrastructure.enrichment.queue.requests import (
     LEASE_EXPIRED_ERROR,
     MAX_ERROR_LENGTH,
     ClaimedRequest,
+    RequestName,
     UnknownRequest,
     checked_requests,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "MAX_IN_PARAMETERS",
     "ClaimedRequest",
     "QueueRepository",
+    "RequestName",
     "UnknownRequest",
 ]
 
@@ -76,6 +78,11 @@ class QueueRepository:
 
     def __init__(self, connection: sa.Connection) -> None:
         self._conn = connection
+
+    @property
+    def connection(self) -> sa.Connection:
+        """The caller's connection (remap reads the mappings on it too)."""
+        return self._conn
 
     def _execute(self, statement: sa.Executable) -> sa.CursorResult[Any]:
         with storage_errors("enrichment queue statement"):
@@ -220,15 +227,54 @@ class QueueRepository:
         *,
         statuses: Sequence[str] = (_DONE, _FAILED),
     ) -> int:
-        """Delete finished requests last touched before ``older_than``; returns how many.
+        """Delete finished requests last touched before ``older_than`` that a newer
+        request of the same temporary id supersedes; returns how many.
 
-        Purged ``done`` requests can no longer remap their temporary ids.
+        The newest request of each temporary id is kept whatever its age: remap finds the
+        name of a temporary id through it.
         """
         if set(statuses) & set(tables.OPEN_REQUEST_STATUSES):
             raise ValueError("only finished requests (done, failed) can be purged")
         if not statuses:
             return 0
         return self._execute(statements.purge(older_than, statuses)).rowcount
+
+    def request_names(self, temp_ids: Iterable[str]) -> dict[str, RequestName]:
+        """Per temporary id, the name and outcome of its newest request (any status)."""
+        distinct = sorted(set(temp_ids))
+        found: dict[str, RequestName] = {}
+        for chunk in _chunks(distinct, MAX_IN_PARAMETERS):
+            for row in self._execute(statements.request_names(chunk)):
+                found[str(row.temp_id)] = RequestName(
+                    normalized_name=str(row.normalized_name),
+                    resolved_company_id=row.resolved_company_id,
+                )
+        return found
+
+    def close_requests(self, ids_by_name: Mapping[str, str], now: dt.datetime) -> int:
+        """Close the open, failed and not-found requests of the given normalized names as
+        ``done`` with the given id (a reviewed mapping answers them); one statement.
+
+        A worker holding one of them loses it: its outcome write matches no row.
+        """
+        return self._by_name(statements.close_requests, ids_by_name, now)
+
+    def reopen_requests(self, ids_by_name: Mapping[str, str], now: dt.datetime) -> int:
+        """Give the names whose mapping to the given id was deleted back to the queue:
+        their newest request ``done`` with that id goes back to ``pending`` with fresh
+        attempts (unless the name has an open request already); one statement.
+
+        Otherwise remap would still apply the id of a mapping deleted as wrong.
+        """
+        return self._by_name(statements.reopen_requests, ids_by_name, now)
+
+    def _by_name(self, builder: Any, ids_by_name: Mapping[str, str], now: dt.datetime) -> int:
+        if not ids_by_name:
+            return 0
+        dialect = self._conn.dialect.name
+        params = rows_params(dialect, statements.NAME_ID_COLUMNS, sorted(ids_by_name.items()))
+        with storage_errors("enrichment queue statement"):
+            return int(self._conn.execute(builder(dialect, now), params).rowcount)
 
     def resolved_temp_ids(self, temp_ids: Iterable[str]) -> dict[str, str]:
         """``temp_id → resolved_company_id`` for the given ids whose request is ``done``."""

@@ -16,6 +16,7 @@ __all__ = [
     "LEASE_EXPIRED_ERROR",
     "MAX_ERROR_LENGTH",
     "ClaimedRequest",
+    "RequestName",
     "UnknownRequest",
     "checked_requests",
 ]
@@ -47,6 +48,14 @@ class ClaimedRequest:
             temp_id=row.temp_id,
             attempts=int(row.attempts),
         )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RequestName:
+    """The name behind a temporary id, and the id its request resolved to (if any)."""
+
+    normalized_name: str
+    resolved_company_id: str | None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -35,6 +35,7 @@ import sqlalchemy as sa
 import structlog
 
 from work_data_hub.errors import EqcAuthError, StorageError
+from work_data_hub.infrastructure.enrichment import company_ids
 from work_data_hub.infrastructure.enrichment.queue import _leases as _worker_runtime
 from work_data_hub.infrastructure.enrichment.queue import _pipeline as _worker_pipeline
 from work_data_hub.infrastructure.enrichment.queue import repository as queue_repository
@@ -125,6 +126,7 @@ class WorkerRunStats:
     recovered: int = 0
     lookup_errors: int = 0
     database_errors: int = 0
+    invalid_ids: int = 0
     auth_failed: bool = False
     stop_reason: str = "drained"
     elapsed_ms: float = 0.0
@@ -267,8 +269,12 @@ class _Run:
             if outcome.error is not None:
                 counter, owned = self._record_failure(repo, claim, outcome.error, now)
             else:
+                company_id = None if info is None else company_ids.valid_company_id(info.company_id)
+                if info is not None and company_id != info.company_id:
+                    # EQC answered with an id the id rule refuses: recorded as not found.
+                    self._count("invalid_ids")
+                    info = None
                 counter = "resolved" if info is not None else "not_found"
-                company_id = info.company_id if info is not None else None
                 owned = repo.mark_done(
                     claim.id, worker_id=o.worker_id, company_id=company_id, now=now
                 )

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from work_data_hub.errors import EqcAuthError, EqcError
 from work_data_hub.infrastructure.db import tables
-from work_data_hub.infrastructure.enrichment import normalizer
+from work_data_hub.infrastructure.enrichment import company_ids, normalizer
 from work_data_hub.infrastructure.enrichment.types import (
     CompanyInfo,
     InsertBatchResult,
@@ -127,6 +127,7 @@ class EqcProvider:
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+        self.invalid_ids = 0
         self.errors = 0
         self.cached = 0
         self.cache_errors = 0
@@ -171,6 +172,7 @@ class EqcProvider:
                 "remaining_budget": self.remaining_budget,
                 "hits": self.hits,
                 "misses": self.misses,
+                "invalid_ids": self.invalid_ids,
                 "errors": self.errors,
                 "cached": self.cached,
                 "cache_errors": self.cache_errors,
@@ -207,6 +209,11 @@ class EqcProvider:
         if info is None:
             with self._lock:
                 self.misses += 1
+            return None
+        if company_ids.valid_company_id(info.company_id) != info.company_id:
+            # An answer whose id fails the id rule is neither used nor cached.
+            with self._lock:
+                self.invalid_ids += 1
             return None
         with self._lock:
             self.hits += 1

@@ -34,7 +34,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from work_data_hub.infrastructure.db import tables
-from work_data_hub.infrastructure.enrichment import types
+from work_data_hub.infrastructure.enrichment import company_ids, types
 from work_data_hub.infrastructure.enrichment.resolve import key_cache
 from work_data_hub.infrastructure.enrichment.temp_ids import TEMP_ID_PATTERN, is_temp_id
 from work_data_hub.infrastructure.enrichment.types import ResolutionStrategy
@@ -44,6 +44,7 @@ __all__ = [
     "HARDCODE_SEPARATOR",
     "PARALLEL_KEYS_MIN_ROWS",
     "PLACEHOLDER_IDS",
+    "SINGLE_EMPLOYER_PLAN",
     "TEMP_ID_PATTERN",
     "Codes",
     "FrameKeys",
@@ -65,8 +66,10 @@ Objects = npt.NDArray[np.object_]
 #: A YAML override value marking a known non-company: the row is excluded.
 EXCLUDED_MARKER = types.EXCLUDED_MARKER
 #: Company ids that mean "no id" (compared upper-case, after trimming).
-PLACEHOLDER_IDS = frozenset({"N", "NA", "N/A", "NONE", "NULL", "NAN"})
+PLACEHOLDER_IDS = company_ids.PLACEHOLDER_IDS
 HARDCODE_SEPARATOR = types.HARDCODE_SEPARATOR
+#: The plan type of a single-employer plan; ``集合计划`` plans are shared by many employers.
+SINGLE_EMPLOYER_PLAN = "单一计划"
 #: From this many rows, the code columns are factorized in a second thread while the name
 #: columns are normalized: pyarrow's dictionary encoding releases the GIL, so the two
 #: overlap on a multi-core machine (a tenth to a fifth of key preparation at 1,000,000 rows).
@@ -109,11 +112,8 @@ def canonical_code(value: object) -> str:
 
 
 def clean_company_id(value: object) -> str | None:
-    """The trimmed id, or None when it is blank, a placeholder or the exclusion marker."""
-    text = canonical_code(value)
-    if not text or text.upper() in PLACEHOLDER_IDS or text == EXCLUDED_MARKER:
-        return None
-    return text
+    """The id of ``value`` by the one id rule (:mod:`company_ids`), or None."""
+    return company_ids.valid_company_id(value)
 
 
 def found(values: Objects) -> Mask:
@@ -218,15 +218,33 @@ class FrameKeys:
     account_name: KeyColumn
     existing: KeyColumn
     raw_names: RawNames
+    #: Per row, whether the plan-type column says ``单一计划``; None without that column.
+    single_plan: Mask | None = None
 
     @cached_property
     def existing_ids(self) -> Objects:
         """Per distinct key of the existing column, its valid company id (None: not one);
-        the existing tier and the backflow both read it."""
+        the existing tier, the propagation and the backflow all read it.
+
+        A temporary id (a file resolved before) is kept for its own rows — it is the id
+        the temporary tier would give — but never propagated or learned.
+        """
         per_key = np.full(len(self.existing.keys), None, dtype=object)
         for index, value in enumerate(self.existing.keys.tolist()):
-            per_key[index] = clean_company_id(value)
+            per_key[index] = value if is_temp_id(value) else clean_company_id(value)
         return per_key
+
+    @cached_property
+    def invalid_existing(self) -> Mask:
+        """Per distinct key of the existing column: a value that is not blank or a
+        placeholder but fails the id rule (a formula, an id with spaces, ``3.5`` …)."""
+        flags = np.zeros(len(self.existing.keys), dtype=bool)
+        for index, value in enumerate(self.existing.keys.tolist()):
+            if is_temp_id(value):
+                continue
+            problem = company_ids.check_company_id(value).problem
+            flags[index] = problem is not None and problem is not company_ids.IdProblem.MISSING
+        return flags
 
     @cached_property
     def hardcode(self) -> KeyColumn:
@@ -324,6 +342,7 @@ def build_frame_keys(df: pd.DataFrame, strategy: ResolutionStrategy) -> FrameKey
     customer = column(strategy.customer_name_column)
     assert customer is not None
     account = column(strategy.account_name_column)
+    plan_type = column(strategy.plan_type_column)
     code_series = [
         column(strategy.plan_code_column),
         column(strategy.account_number_column),
@@ -349,4 +368,17 @@ def build_frame_keys(df: pd.DataFrame, strategy: ResolutionStrategy) -> FrameKey
         account_name=account_name,
         existing=existing,
         raw_names=raw,
+        single_plan=None if plan_type is None else _single_plan_rows(plan_type),
     )
+
+
+def _single_plan_rows(series: pd.Series) -> Mask:
+    """Rows whose plan type is ``单一计划`` (trimmed); one check per distinct value."""
+    codes, uniques = _factorize(series)
+    flags = np.asarray(
+        [isinstance(v, str) and v.strip() == SINGLE_EMPLOYER_PLAN for v in uniques.tolist()]
+        + [False],
+        dtype=bool,
+    )
+    result: Mask = flags[codes]
+    return result

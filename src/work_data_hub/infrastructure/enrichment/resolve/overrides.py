@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from work_data_hub.infrastructure.enrichment import normalizer
+from work_data_hub.infrastructure.enrichment import company_ids, normalizer
 from work_data_hub.infrastructure.enrichment.types import (
     EXCLUDED_MARKER,
     HARDCODE_SEPARATOR,
@@ -192,10 +192,14 @@ def _company_id(path: Path, label: str, value: object) -> str:
         raise ValueError(f"{path}: key {label!r} has no company id")
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValueError(f"{path}: key {label!r}: company id must be a scalar, got {_kind(value)}")
-    company_id = str(value).strip()
-    if not company_id:
-        raise ValueError(f"{path}: key {label!r} has an empty company id")
-    return company_id
+    if isinstance(value, str) and value.strip() == EXCLUDED_MARKER:
+        return EXCLUDED_MARKER
+    check = company_ids.check_company_id(value)
+    if check.company_id is None:
+        if check.problem is company_ids.IdProblem.MISSING and not str(value).strip():
+            raise ValueError(f"{path}: key {label!r} has an empty company id")
+        raise ValueError(f"{path}: key {label!r}: company id {check.problem}")
+    return check.company_id
 
 
 def _kind(value: object) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from work_data_hub.infrastructure.db import tables
-from work_data_hub.infrastructure.enrichment import normalizer
+from work_data_hub.infrastructure.enrichment import company_ids, normalizer
 from work_data_hub.infrastructure.enrichment.resolve import key_cache
 from work_data_hub.infrastructure.enrichment.resolve.keys import (
     EXCLUDED_MARKER,
@@ -35,9 +35,15 @@ from work_data_hub.infrastructure.enrichment.resolve.keys import (
     found,
     is_temp_id,
 )
+from work_data_hub.infrastructure.enrichment.resolve.learning import (
+    BACKFLOW_MATCH_TYPES,
+    BackflowCandidates,
+    backflow_candidates,
+    shared_keys,
+    single_employer_keys,
+)
 from work_data_hub.infrastructure.enrichment.types import (
     YAML_LEVELS,
-    MappingRecord,
 )
 
 __all__ = [
@@ -46,6 +52,7 @@ __all__ = [
     "EXCLUDED_MARKER",
     "HARDCODE_SEPARATOR",
     "PLACEHOLDER_IDS",
+    "PROVENANCE_LABELS",
     "TEMP_ID_PATTERN",
     "BackflowCandidates",
     "Codes",
@@ -69,7 +76,12 @@ __all__ = [
     "ids_for_names",
     "ids_of",
     "is_temp_id",
+    "name_mapping_ids",
+    "plan_name_conflicts",
     "prepare_overrides",
+    "propagated_ids",
+    "shared_keys",
+    "single_employer_keys",
     "temp_id_tier",
     "yaml_tier",
 ]
@@ -79,14 +91,16 @@ _MT = tables.MatchType
 CACHE_MATCH_TYPES: tuple[str, ...] = tuple(
     m.value for m in sorted(_MT, key=lambda m: (m.priority, m.value))
 )
-#: What the backflow learns from the existing column, in this order.
-BACKFLOW_MATCH_TYPES: tuple[str, ...] = (
-    _MT.PLAN.value,
-    _MT.ACCOUNT.value,
-    _MT.NAME.value,
-    _MT.ACCOUNT_NAME.value,
+#: What ``--explain`` says settled a row, in tier order; the index is the row's code.
+PROVENANCE_LABELS: tuple[str, ...] = (
+    *(f"yaml:{level}" for level in YAML_LEVELS),
+    *(f"db:{match_type}" for match_type in CACHE_MATCH_TYPES),
+    "existing",
+    "propagated",
+    "eqc",
+    "temp",
+    "excluded",
 )
-_BACKFLOW_SOURCE = tables.MappingSource.PIPELINE_BACKFLOW.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +113,13 @@ class Hits:
     rows: Mask
     column: KeyColumn
     per_key: Objects
+    #: The provenance label of these hits (:data:`PROVENANCE_LABELS`), ``""`` when unset.
+    label: str = ""
 
     @classmethod
-    def of(cls, column: KeyColumn, per_key: Objects, rows: Mask) -> Hits:
+    def of(cls, column: KeyColumn, per_key: Objects, rows: Mask, label: str = "") -> Hits:
         """Hits for the rows among ``rows`` whose key has a value in ``per_key``."""
-        return cls(column.rows_where(found(per_key), rows), column, per_key)
+        return cls(column.rows_where(found(per_key), rows), column, per_key, label)
 
     @property
     def count(self) -> int:
@@ -142,9 +158,10 @@ def prepare_overrides(
 ) -> dict[str, dict[str, str]]:
     """All five levels with keys in the frame's key form (codes trimmed, names normalized).
 
-    Values are trimmed ids or ``__EMPTY__``; blank or placeholder ids are dropped. Raises
-    ``ValueError`` for an unknown level, a hardcode key without ``plan|name``, or two
-    spellings of one key mapped to two ids.
+    Values are ids passing the id rule (:mod:`company_ids`) or ``__EMPTY__``; blank or
+    placeholder ids are dropped. Raises ``ValueError`` for an unknown level, a hardcode key
+    without ``plan|name``, an id the rule refuses, or two spellings of one key mapped to two
+    ids.
     """
     levels: dict[str, dict[str, str]] = {level: {} for level in YAML_LEVELS}
     for level, entries in (overrides or {}).items():
@@ -154,7 +171,12 @@ def prepare_overrides(
         for raw_key, raw_value in entries.items():
             key = _override_key(level, raw_key)
             value = canonical_code(raw_value)
-            if not key or (value != EXCLUDED_MARKER and clean_company_id(value) is None):
+            if value != EXCLUDED_MARKER:
+                check = company_ids.check_company_id(raw_value)
+                if check.problem not in (None, company_ids.IdProblem.MISSING):
+                    raise ValueError(f"override level {level!r}: company id {check.problem}")
+                value = check.company_id or ""
+            if not key or not value:
                 continue
             if target.setdefault(key, value) != value:
                 raise ValueError(f"override level {level!r} maps one key to two different ids")
@@ -191,7 +213,9 @@ def yaml_tier(
         per_key = column.map_keys(mapping, remaining)
         has_value = found(per_key)
         is_excluded = per_key == EXCLUDED_MARKER
-        hit = Hits(column.rows_where(has_value & ~is_excluded, remaining), column, per_key)
+        hit = Hits(
+            column.rows_where(has_value & ~is_excluded, remaining), column, per_key, f"yaml:{level}"
+        )
         excluded_rows = column.rows_where(is_excluded, remaining)
         found_hits.append(hit)
         excluded |= excluded_rows
@@ -243,10 +267,32 @@ def cache_tier_ids(
         if not mapping or not remaining.any():
             continue
         column = keys.column_for(match_type)
-        hit = Hits.of(column, column.map_keys(mapping, remaining), remaining)
+        hit = Hits.of(column, column.map_keys(mapping, remaining), remaining, f"db:{match_type}")
         hits.append(hit)
         remaining &= ~hit.rows
     return hits
+
+
+def name_mapping_ids(stored: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+    """Valid ids by normalized name from stored ``name`` and ``eqc`` mappings (``name`` wins),
+    what a plan hit is compared with."""
+    ids: dict[str, str] = {}
+    for match_type in (_MT.EQC.value, _MT.NAME.value):
+        for alias, raw_id in (stored.get(match_type) or {}).items():
+            if (company_id := clean_company_id(raw_id)) is not None:
+                ids[alias] = company_id
+    return ids
+
+
+def plan_name_conflicts(plan_hit: Hits, name: KeyColumn, name_ids: Mapping[str, str]) -> Mask:
+    """Rows of ``plan_hit`` whose normalized name maps (``name_ids``) to another id."""
+    rows = plan_hit.rows
+    if not name_ids or not rows.any():
+        return np.zeros(len(rows), dtype=bool)
+    by_plan = plan_hit.column.take(plan_hit.per_key, rows)
+    by_name = name.take(name.map_keys(name_ids, rows), rows)
+    differ: Mask = rows & found(by_name) & np.asarray(by_name != by_plan, dtype=bool)
+    return differ
 
 
 # --------------------------------------------------------------------------- tier 3: existing
@@ -254,60 +300,32 @@ def cache_tier_ids(
 
 def existing_tier(keys: FrameKeys, unresolved: Mask) -> Hits:
     """Tier 3: a valid value of the existing company-id column."""
-    return Hits.of(keys.existing, keys.existing_ids, unresolved)
+    return Hits.of(keys.existing, keys.existing_ids, unresolved, "existing")
 
 
-@dataclass(frozen=True, slots=True)
-class BackflowCandidates:
-    """Mappings to learn (one per key) and the ``(key, id)`` pairs left out because the
-    batch itself maps their key to several ids."""
-
-    records: list[MappingRecord]
-    in_batch_conflicts: int
-
-
-def backflow_candidates(keys: FrameKeys, rows: Mask) -> BackflowCandidates:
-    """Plan, account, name and account-name → id learned from ``rows`` (resolved by the
-    existing column), de-duplicated, never a temporary id.
-
-    A key seen with several ids inside the batch is not learned at all — picking one would
-    be a guess, and a wrong mapping is worse than a missing one; each of its pairs counts
-    as an in-batch conflict. Records come in first-appearance order of their key.
-    """
-    existing = keys.existing
+def propagated_ids(keys: FrameKeys, unresolved: Mask) -> tuple[Hits, int]:
+    """Open rows whose normalized name's rows carry exactly one valid existing id (not a
+    temporary one) get it; returns the hits and the number of names holding several ids
+    (none of which is propagated)."""
+    name = keys.name
     per_id = keys.existing_ids
     learnable = np.asarray(
-        [v is not None and not is_temp_id(v) for v in per_id.tolist()], dtype=bool
+        [v is not None and not is_temp_id(v) for v in per_id.tolist()] + [False], dtype=bool
     )
-    rows = existing.rows_where(learnable, rows)
-    records: list[MappingRecord] = []
-    conflicts = 0
-    width = np.int64(max(len(existing.keys), 1))
-    ids = per_id.tolist()
-    for match_type in BACKFLOW_MATCH_TYPES:
-        column = keys.column_for(match_type)
-        selected = rows & (column.codes >= 0)
-        if not selected.any():
-            continue
-        pairs = np.asarray(
-            pd.unique(column.codes[selected].astype(np.int64) * width + existing.codes[selected]),
-            dtype=np.int64,
-        )
-        key_idx, id_idx = np.divmod(pairs, width)
-        _, first, ids_per_key = np.unique(key_idx, return_index=True, return_counts=True)
-        single = ids_per_key == 1
-        conflicts += int(ids_per_key[~single].sum())
-        aliases = column.keys.tolist()
-        for position in np.sort(first[single]).tolist():
-            records.append(
-                MappingRecord(
-                    alias_name=aliases[int(key_idx[position])],
-                    canonical_id=ids[int(id_idx[position])],
-                    match_type=match_type,
-                    source=_BACKFLOW_SOURCE,
-                )
-            )
-    return BackflowCandidates(records=records, in_batch_conflicts=conflicts)
+    carries = (name.codes >= 0) & learnable[keys.existing.codes]
+    per_key = np.full(len(name.keys), None, dtype=object)
+    if not carries.any():
+        return Hits(np.zeros(keys.n_rows, dtype=bool), name, per_key, "propagated"), 0
+    width = np.int64(max(len(keys.existing.keys), 1))
+    pairs = np.asarray(
+        pd.unique(name.codes[carries].astype(np.int64) * width + keys.existing.codes[carries]),
+        dtype=np.int64,
+    )
+    key_idx, id_idx = np.divmod(pairs, width)
+    counts = np.bincount(key_idx, minlength=len(name.keys))
+    one = counts[key_idx] == 1
+    per_key[key_idx[one]] = per_id[id_idx[one]]
+    return Hits.of(name, per_key, unresolved, "propagated"), int((counts > 1).sum())
 
 
 # --------------------------------------------------------------------------- tier 4: EQC
@@ -327,7 +345,7 @@ def eqc_candidates(keys: FrameKeys, unresolved: Mask) -> list[str]:
 
 def ids_for_names(keys: FrameKeys, unresolved: Mask, by_name: Mapping[str, str]) -> Hits:
     """Open rows whose normalized name has an id in ``by_name``."""
-    return Hits.of(keys.name, keys.name.map_keys(by_name, unresolved), unresolved)
+    return Hits.of(keys.name, keys.name.map_keys(by_name, unresolved), unresolved, "eqc")
 
 
 # --------------------------------------------------------------------------- tier 5: temp ids
@@ -343,7 +361,7 @@ def temp_id_tier(keys: FrameKeys, unresolved: Mask, salt: str) -> Hits:
         # Keys are normalized already: hash them without normalizing a second time.
         temp = key_cache.temp_ids(column.keys[used].tolist(), salt)
         per_key[used] = np.asarray(temp, dtype=object)
-    return Hits.of(column, per_key, unresolved)
+    return Hits.of(column, per_key, unresolved, "temp")
 
 
 def enqueue_requests(keys: FrameKeys, rows: Mask, temp_per_key: Objects) -> list[dict[str, str]]:

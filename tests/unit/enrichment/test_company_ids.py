@@ -1,0 +1,95 @@
+"""The one id rule: what every entry (YAML, import, backflow, EQC) lets through."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from work_data_hub.infrastructure.enrichment.company_ids import (
+    MAX_COMPANY_ID_LENGTH,
+    IdProblem,
+    check_company_id,
+    valid_company_id,
+)
+from work_data_hub.infrastructure.enrichment.normalizer import generate_temp_company_id
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("614810477", "614810477"),
+        ("  91440101MA5CXXXX1X \t", "91440101MA5CXXXX1X"),
+        (614810477, "614810477"),
+        (614810477.0, "614810477"),
+        (np.int64(614810477), "614810477"),
+        (np.float64(614810477.0), "614810477"),
+        (Decimal("614810477"), "614810477"),
+        ("614810477.0", "614810477"),
+        ("A-1", "A-1"),
+    ],
+)
+def test_valid_ids_come_out_clean(value: object, expected: str) -> None:
+    assert check_company_id(value).company_id == expected
+    assert check_company_id(value).ok
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (None, IdProblem.MISSING),
+        ("", IdProblem.MISSING),
+        ("   ", IdProblem.MISSING),
+        ("n/a", IdProblem.MISSING),
+        ("NULL", IdProblem.MISSING),
+        ("__EMPTY__", IdProblem.MISSING),
+        (float("nan"), IdProblem.MISSING),
+        (pd.NA, IdProblem.MISSING),
+        ('=HYPERLINK("http://x","614810477")', IdProblem.FORMULA),
+        ("+614810477", IdProblem.FORMULA),
+        ("-614810477", IdProblem.FORMULA),
+        ("@SUM(A1)", IdProblem.FORMULA),
+        ("'=HYPERLINK(1)", IdProblem.FORMULA),
+        ("6148 10477", IdProblem.WHITESPACE),
+        ("614810477\n600000001", IdProblem.WHITESPACE),
+        ("614\u200b810477", IdProblem.WHITESPACE),
+        ("614\x00810477", IdProblem.WHITESPACE),
+        ("9" * (MAX_COMPANY_ID_LENGTH + 1), IdProblem.TOO_LONG),
+        (3.5, IdProblem.FRACTIONAL),
+        ("3.5", IdProblem.FRACTIONAL),
+        (float("inf"), IdProblem.FRACTIONAL),
+        (Decimal("1.25"), IdProblem.FRACTIONAL),
+        (True, IdProblem.NOT_TEXT),
+        (["614810477"], IdProblem.NOT_TEXT),
+        (generate_temp_company_id("甲公司", "salt"), IdProblem.TEMPORARY),
+    ],
+)
+def test_bad_values_are_refused_with_their_reason(value: object, problem: IdProblem) -> None:
+    check = check_company_id(value)
+    assert check.company_id is None
+    assert check.problem is problem
+
+
+def test_the_longest_allowed_id_passes() -> None:
+    assert valid_company_id("9" * MAX_COMPANY_ID_LENGTH) == "9" * MAX_COMPANY_ID_LENGTH
+
+
+@given(st.one_of(st.text(max_size=80), st.integers(), st.floats(), st.none()))
+def test_a_passing_id_is_a_fixed_point_of_the_rule(value: object) -> None:
+    company_id = valid_company_id(value)
+    if company_id is not None:
+        assert valid_company_id(company_id) == company_id
+        assert company_id == company_id.strip()
+        assert 0 < len(company_id) <= MAX_COMPANY_ID_LENGTH
+        assert not company_id.startswith(("=", "+", "-", "@", "'"))
+        assert not any(ch.isspace() for ch in company_id)
+
+
+@given(st.integers(min_value=0, max_value=10**15))
+def test_integral_numbers_become_their_digits(number: int) -> None:
+    assert valid_company_id(number) == str(number)
+    assert valid_company_id(float(number)) == str(int(float(number)))
