@@ -30,19 +30,14 @@ import pandas as pd
 from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.enrichment.resolve import tiers
 from work_data_hub.infrastructure.enrichment.resolve.overrides import load_company_id_overrides
-from work_data_hub.infrastructure.enrichment.resolve.provenance import (
-    Details,
-    Provenance,
-    explain_columns,
-)
+from work_data_hub.infrastructure.enrichment.resolve.provenance import Details, explain_columns
+from work_data_hub.infrastructure.enrichment.resolve.run import Run
 from work_data_hub.infrastructure.enrichment.types import (
-    YAML_LEVELS,
     EnqueueResult,
     EqcProviderProtocol,
     InsertBatchResult,
     MappingRepositoryProtocol,
     ResolutionResult,
-    ResolutionStatistics,
     ResolutionStrategy,
 )
 from work_data_hub.settings import Settings
@@ -94,50 +89,6 @@ _KEY_COLUMN_FIELDS = (
     "account_number_column",
     "company_id_column",
 )
-
-
-class _Run:
-    """The state of one ``resolve_batch`` call: ids so far and the rows still open.
-
-    Ids are kept as codes into a table of distinct ids (``-1`` = none), so settling a
-    tier touches integers per row and strings only per distinct id.
-    """
-
-    def __init__(self, keys: tiers.FrameKeys, strategy: ResolutionStrategy) -> None:
-        self.keys = keys
-        self.strategy = strategy
-        self.id_codes = np.full(keys.n_rows, -1, dtype=np.intp)
-        self.id_table: dict[str, int] = {}
-        self.open = np.ones(keys.n_rows, dtype=bool)
-        self.stats = ResolutionStatistics(
-            total_rows=keys.n_rows,
-            yaml_hits=dict.fromkeys(YAML_LEVELS, 0),
-            backflow_stats={"inserted": 0, "skipped": 0, "conflicts": 0, "withheld": 0},
-            db_cache_hits_by_type=dict.fromkeys(tiers.CACHE_MATCH_TYPES, 0),
-        )
-        # Kept only when asked for (``explain``).
-        self.provenance = Provenance(keys.n_rows) if strategy.explain else None
-
-    def settle(self, *hits: tiers.Hits) -> tiers.Mask:
-        """Take the ids of ``hits`` for rows still open; returns the rows settled."""
-        settled = np.zeros(self.keys.n_rows, dtype=bool)
-        for hit in hits:
-            rows = hit.rows & self.open
-            codes = np.full(len(hit.per_key) + 1, -1, dtype=np.intp)  # last slot: no key
-            for index in np.flatnonzero(tiers.found(hit.per_key)).tolist():
-                company_id = str(hit.per_key[index])
-                codes[index] = self.id_table.setdefault(company_id, len(self.id_table))
-            self.id_codes[rows] = codes[hit.column.codes[rows]]
-            self.open &= ~rows
-            settled |= rows
-            if self.provenance is not None and hit.label:
-                self.provenance.mark(rows, hit.label)
-        return settled
-
-    def output(self) -> pd.api.extensions.ExtensionArray:
-        """The ids as a pandas ``string`` array, ``<NA>`` where none."""
-        table = pd.array(np.asarray(list(self.id_table), dtype=object), dtype="string")
-        return table.take(self.id_codes, allow_fill=True)
 
 
 class CompanyIdResolver:
@@ -200,7 +151,7 @@ class CompanyIdResolver:
             return self._resolve_without(df, too_long, strategy)
         started = time.perf_counter()
         keys = tiers.build_frame_keys(df, strategy)
-        run = _Run(keys, strategy)
+        run = Run(keys, strategy)
         run.stats.timings_ms["prepare"] = clock.ms_since(started)
 
         self._yaml_tier(run)
@@ -256,7 +207,7 @@ class CompanyIdResolver:
 
     # -- tiers ---------------------------------------------------------------------------
 
-    def _yaml_tier(self, run: _Run) -> None:
+    def _yaml_tier(self, run: Run) -> None:
         if not any(self._overrides.values()):
             return
         with self._tier(run, "yaml") as log_counts:
@@ -275,7 +226,7 @@ class CompanyIdResolver:
                     run.stats.plan_name_conflicts += int(conflicts.sum())
             log_counts.update(hits=sum(outcome.counts.values()), excluded=run.stats.excluded)
 
-    def _cache_tier(self, run: _Run) -> None:
+    def _cache_tier(self, run: Run) -> None:
         assert self._repository is not None
         if not run.open.any():
             return
@@ -314,7 +265,7 @@ class CompanyIdResolver:
         assert self._repository is not None
         return self._repository.lookup_ids(aliases, details=details)
 
-    def _existing_tier(self, run: _Run) -> None:
+    def _existing_tier(self, run: Run) -> None:
         resolved = np.zeros(run.keys.n_rows, dtype=bool)
         with self._tier(run, "existing_column") as log_counts:
             keys = run.keys
@@ -346,7 +297,7 @@ class CompanyIdResolver:
             run.stats.backflow_stats = counts
             log_counts.update(candidates=len(candidates.records), **counts)
 
-    def _eqc_tier(self, run: _Run, provider: EqcProviderProtocol) -> None:
+    def _eqc_tier(self, run: Run, provider: EqcProviderProtocol) -> None:
         found: dict[str, str] = {}
         confidence: dict[str, float] = {}
         consumed = 0
@@ -382,7 +333,7 @@ class CompanyIdResolver:
                 invalid_ids=run.stats.eqc_invalid_ids,
             )
 
-    def _temp_tier(self, run: _Run) -> None:
+    def _temp_tier(self, run: Run) -> None:
         requests: list[dict[str, str]] = []
         with self._tier(run, "temp_id") as log_counts:
             temp = tiers.temp_id_tier(run.keys, run.open, self._salt)
@@ -414,7 +365,7 @@ class CompanyIdResolver:
     # -- plumbing ------------------------------------------------------------------------
 
     @contextmanager
-    def _tier(self, run: _Run, tier: str) -> Iterator[dict[str, int]]:
+    def _tier(self, run: Run, tier: str) -> Iterator[dict[str, int]]:
         """Time a tier and log its counts (the body fills the yielded dict); log and count
         an exception instead of letting it end the run."""
         started = time.perf_counter()
