@@ -222,6 +222,15 @@ class FrameKeys:
     single_plan: Mask | None = None
 
     @cached_property
+    def _existing_checks(self) -> list[company_ids.IdCheck | None]:
+        """The id rule's verdict per distinct key of the existing column, computed once;
+        ``None`` for a temporary id (a file resolved before)."""
+        return [
+            None if is_temp_id(value) else company_ids.check_company_id(value)
+            for value in self.existing.keys.tolist()
+        ]
+
+    @cached_property
     def existing_ids(self) -> Objects:
         """Per distinct key of the existing column, its valid company id (None: not one);
         the existing tier, the propagation and the backflow all read it.
@@ -229,22 +238,24 @@ class FrameKeys:
         A temporary id (a file resolved before) is kept for its own rows — it is the id
         the temporary tier would give — but never propagated or learned.
         """
-        per_key = np.full(len(self.existing.keys), None, dtype=object)
-        for index, value in enumerate(self.existing.keys.tolist()):
-            per_key[index] = value if is_temp_id(value) else clean_company_id(value)
+        keys = self.existing.keys.tolist()
+        per_key = np.full(len(keys), None, dtype=object)
+        for index, check in enumerate(self._existing_checks):
+            per_key[index] = keys[index] if check is None else check.company_id
         return per_key
 
     @cached_property
     def invalid_existing(self) -> Mask:
         """Per distinct key of the existing column: a value that is not blank or a
         placeholder but fails the id rule (a formula, an id with spaces, ``3.5`` …)."""
-        flags = np.zeros(len(self.existing.keys), dtype=bool)
-        for index, value in enumerate(self.existing.keys.tolist()):
-            if is_temp_id(value):
-                continue
-            problem = company_ids.check_company_id(value).problem
-            flags[index] = problem is not None and problem is not company_ids.IdProblem.MISSING
-        return flags
+        missing = company_ids.IdProblem.MISSING
+        return np.asarray(
+            [
+                check is not None and check.problem is not None and check.problem is not missing
+                for check in self._existing_checks
+            ],
+            dtype=bool,
+        )
 
     @cached_property
     def hardcode(self) -> KeyColumn:
