@@ -1,0 +1,1 @@
+"""Review help: likely companies for names that are still unknown (pure, no I/O)."""
