@@ -29,6 +29,7 @@ from typing import IO, Any
 import pandas as pd
 import sqlalchemy as sa
 
+from work_data_hub import review_file
 from work_data_hub.errors import InputError
 from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.enrichment import company_ids, normalizer, temp_ids
@@ -285,21 +286,29 @@ def unknown_from_database(
 @dataclass(frozen=True, kw_only=True)
 class ImportResult:
     """Outcome of an import: rows read, mappings inserted, already present (skipped),
-    replaced (``--replace``), and queue requests closed with the reviewed ids."""
+    replaced (``--replace``), and queue requests closed with the reviewed ids; for a review
+    file also the rows left blank (ignored) and those filled by ``accept_above``
+    (``accepted``, :class:`~work_data_hub.review_file.AcceptedRow`)."""
 
     rows: int
     inserted: int
     skipped: int
     replaced: int = 0
     requests_closed: int = 0
+    ignored: int = 0
+    accepted: tuple[Any, ...] = ()
+    dry_run: bool = False
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "rows": self.rows,
             "inserted": self.inserted,
             "skipped": self.skipped,
             "replaced": self.replaced,
             "requests_closed": self.requests_closed,
+            "ignored": self.ignored,
+            "accepted": len(self.accepted),
+            "dry_run": self.dry_run,
         }
 
 
@@ -319,8 +328,11 @@ def _validated_records(frame: pd.DataFrame, path: Path, first_line: int) -> list
     problems: list[str] = []
     seen: dict[str, tuple[str, int]] = {}
     records: list[MappingRecord] = []
-    for offset, (raw_name, raw_id) in enumerate(zip(frame[name_col], frame[id_col], strict=True)):
-        line = first_line + offset
+    # The index is the row's position in the file (a review file's blank rows are dropped
+    # before this, and its line numbers must still be the file's).
+    rows = zip(frame.index, frame[name_col], frame[id_col], strict=True)
+    for index, raw_name, raw_id in rows:
+        line = first_line + int(index)
         key = normalizer.normalize_for_temp_id(raw_name)
         check = company_ids.check_company_id(raw_id)
         if not key:
@@ -351,7 +363,13 @@ def _validated_records(frame: pd.DataFrame, path: Path, first_line: int) -> list
 
 
 def import_reviewed_mappings(
-    engine: sa.Engine, path: Path, *, sheet: str | None = None, replace: bool = False
+    engine: sa.Engine,
+    path: Path,
+    *,
+    sheet: str | None = None,
+    replace: bool = False,
+    accept_above: float | None = None,
+    dry_run: bool = False,
 ) -> ImportResult:
     """Import a reviewed file as ``manual`` mappings, all or nothing (see the module doc).
 
@@ -360,10 +378,19 @@ def import_reviewed_mappings(
     and no worker looks them up. A name already mapped by hand to another id is refused
     unless ``replace``: then the mapping takes the reviewed id and the change is recorded
     in the mapping history.
+
+    A file written by ``export unknown`` may leave ``company_id`` blank: those rows are
+    ignored, or, with ``accept_above``, filled with a first suggestion scoring above it.
+    ``dry_run`` checks every row and imports nothing.
     """
     frame = frames.read_frame(path, sheet=sheet)
+    rows = len(frame)
     # Line numbers as a spreadsheet shows them: the header is line 1.
+    frame, accepted = review_file.prepare_reviewed(frame, accept_above=accept_above, first_line=2)
     records = _validated_records(frame, path, first_line=2)
+    extra: dict[str, Any] = {"ignored": rows - len(frame), "accepted": tuple(accepted)}
+    if dry_run:
+        return ImportResult(rows=rows, inserted=0, skipped=0, dry_run=True, **extra)
     with engine.begin() as conn:
         replaced = MappingCorrections(conn).replace(records) if replace else []
         result = CompanyMappingRepository(conn).insert_batch_with_conflict_check(records)
@@ -377,11 +404,12 @@ def import_reviewed_mappings(
             {r.alias_name: r.canonical_id for r in records}, clock.utcnow()
         )
     return ImportResult(
-        rows=len(frame),
+        rows=rows,
         inserted=result.inserted,
         skipped=result.skipped - len(replaced),
         replaced=len(replaced),
         requests_closed=closed,
+        **extra,
     )
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "generate_frame",
     "iter_frames",
     "name_variants",
+    "review_variant",
     "stable_company_id",
     "true_ids",
     "write_sample_file",
@@ -120,6 +121,33 @@ def name_variants(name: str, rng: random.Random) -> list[str]:
         " " + name.replace("有限公司", " 有限公司"),
         brackets[1],
     ]
+
+
+#: Places that start company names (or sit in brackets inside them), for review variants.
+_PLACES = tuple(sorted(set(_REGIONS) | {
+    "天津", "重庆", "广州", "无锡", "福州", "南昌", "贵阳", "沈阳", "大连", "哈尔滨", "石家庄",
+    "太原", "南宁", "海口", "兰州",
+}, key=len, reverse=True))  # fmt: skip
+
+
+def review_variant(name: str, rng: random.Random) -> str:
+    """A spelling of ``name`` that the normalizer rightly keeps apart but a reviewer knows
+    for the same company: a branch office, another legal form, or the region left out."""
+    kinds = ["branch", "form", "region"]
+    rng.shuffle(kinds)
+    for kind in kinds:
+        if kind == "branch":
+            return f"{name}{rng.choice([p for p in _PLACES if p not in name])}分公司"
+        form = next((f for f in sorted(_FORMS, key=len, reverse=True) if name.endswith(f)), None)
+        if kind == "form" and form is not None:
+            return name[: -len(form)] + rng.choice([f for f in _FORMS if f != form])
+        if kind == "region":
+            for place in _PLACES:
+                if name.startswith(place):
+                    return name[len(place) :]
+                if f"({place})" in name:
+                    return name.replace(f"({place})", "")
+    return f"{name}{_PLACES[0]}分公司"
 
 
 def stable_company_id(name: str) -> str:

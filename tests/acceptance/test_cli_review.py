@@ -116,13 +116,22 @@ def test_purge_with_a_bad_age_is_a_usage_error(cli: Cli) -> None:
     assert result.exit_code == 2
 
 
-def test_export_unknown_writes_the_four_columns(cli: Cli) -> None:
+def test_export_unknown_writes_the_four_columns_then_suggestions(cli: Cli) -> None:
     _enqueue(cli, "甲公司", "乙公司")
     out = cli.tmp / "unknown.csv"
     result: Any = cli("export", "unknown", "-o", str(out))
     frame = pd.read_csv(out, encoding="utf-8-sig")
     assert result.exit_code == 0
-    assert list(frame.columns) == ["company_name", "temporary_id", "first_seen", "occurrence_count"]
+    columns = list(frame.columns)
+    assert columns[:4] == ["company_name", "temporary_id", "first_seen", "occurrence_count"]
+    assert columns[4:8] == [
+        "suggestion_1_id",
+        "suggestion_1_name",
+        "suggestion_1_source",
+        "suggestion_1_score",
+    ]
+    assert columns[-1] == "company_id"
+    assert frame["company_id"].isna().all()
     assert set(frame["company_name"]) == {"甲公司", "乙公司"}
 
 
@@ -162,6 +171,10 @@ def test_mappings_import_json_prints_the_counts(cli: Cli) -> None:
         "skipped": 0,
         "replaced": 0,
         "requests_closed": 0,
+        "ignored": 0,
+        "accepted": 0,
+        "dry_run": False,
+        "accepted_rows": [],
     }
 
 

@@ -30,6 +30,10 @@ def test_demo_resolves_works_the_queue_and_remaps(cli: Cli) -> None:
     assert data["queue_after"]["counts"].get("pending", 0) <= data["worker"]["not_found"]
     assert data["first_run"]["statistics"]["propagated_hits"] > 0
     assert (workdir / "annuity_2024_06.remapped.csv").exists()
+    review = data["review"]
+    assert 0 < review["still_unknown"] <= review["new_spellings"]
+    assert 0 <= review["top1"] <= review["top3"] <= review["still_unknown"]
+    assert review["top3_rate"] == round(review["top3"] / review["still_unknown"], 4)
 
 
 @pytest.mark.slow
@@ -49,6 +53,7 @@ def test_demo_prints_the_before_after_table(cli: Cli) -> None:
     assert "before / after" in result.stdout
     assert "after queue work + remap" in result.stdout
     assert "queue work:" in result.stderr
+    assert "right company first" in result.stderr
 
 
 @pytest.mark.slow

@@ -98,6 +98,9 @@ def test_reviewed_file_becomes_manual_mappings(db_engine: sa.Engine, tmp_path: P
         "skipped": 0,
         "replaced": 0,
         "requests_closed": 0,
+        "ignored": 0,
+        "accepted": 0,
+        "dry_run": False,
     }
     assert _manual(db_engine) == {"中国平安": "614810477", "招商银行": "600000036"}
 

@@ -10,6 +10,7 @@ The command itself (:mod:`work_data_hub.cli.demo`) imports this module when it r
 from __future__ import annotations
 
 import dataclasses
+import random
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +19,12 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from work_data_hub import sample_data
+from work_data_hub import review, sample_data
 from work_data_hub.cli import _eqc, _pipeline
 from work_data_hub.eqc_server.testing import running_eqc_server
 from work_data_hub.infrastructure.db import engine as db_engine
 from work_data_hub.infrastructure.db import migrate
-from work_data_hub.infrastructure.enrichment import temp_ids
+from work_data_hub.infrastructure.enrichment import normalizer, temp_ids
 from work_data_hub.infrastructure.enrichment.queue import admin as queue_admin
 from work_data_hub.infrastructure.enrichment.queue import worker
 from work_data_hub.io import frames
@@ -37,6 +38,8 @@ DEMO_REGISTRY_SIZE = 3_000
 DEMO_SYNC_BUDGET = 10
 #: Share of the demo's employers whose rows ever carry their id in 公司代码.
 DEMO_ID_COMPANY_SHARE = 0.5
+#: Companies of the sample spelled anew (branch, legal form, region) for the review step.
+DEMO_REVIEW_NAMES = 60
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,6 +85,7 @@ class DemoResult:
     worker: dict[str, Any]
     queue_after: dict[str, Any]
     eqc_calls: int
+    review: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def _stage(name: str, ids: pd.Series, truth: pd.Series) -> Stage:
@@ -161,6 +165,12 @@ def run_demo(
                 sync_budget=sync_budget,
                 concurrency=concurrency,
             )
+            result = dataclasses.replace(
+                result,
+                review=_review_step(
+                    demo_settings, engine, workdir, names, ids, seed=seed, concurrency=concurrency
+                ),
+            )
         finally:
             engine.dispose()
         eqc_calls = eqc.calls.total
@@ -224,3 +234,61 @@ def _run_steps(
         queue_after=queue_after,
         eqc_calls=0,
     )
+
+
+def _review_step(
+    settings: Settings,
+    engine: sa.Engine,
+    workdir: Path,
+    names: list[str],
+    ids: list[str],
+    *,
+    seed: int,
+    concurrency: int,
+) -> dict[str, Any]:
+    """Next month's file spells some companies anew (a branch office, another legal form,
+    the region left out): resolve it, work the queue, and score the review suggestions of
+    the names still unknown against the generator's ground truth."""
+    rng = random.Random(seed + 2)  # noqa: S311 - sample data, not secrets
+    step = max(1, len(names) // DEMO_REVIEW_NAMES)
+    truth: dict[str, str] = {}
+    spellings: list[str] = []
+    for name, company_id in list(zip(names, ids, strict=True))[::step][:DEMO_REVIEW_NAMES]:
+        spelling = sample_data.review_variant(name, rng)
+        key = normalizer.normalize_for_temp_id(spelling)
+        if key and key not in truth:
+            truth[key] = company_id
+            spellings.append(spelling)
+    path = workdir / "annuity_2024_07.csv"
+    frames.write_frame(pd.DataFrame({"客户名称": spellings}), path)
+    source = frames.open_source(path)
+    strategy = _pipeline.build_strategy(source.columns, {}, source_name=path.name, sync_budget=0)
+    _pipeline.resolve_file(
+        engine,
+        source,
+        _pipeline.default_output_path(path, "resolved"),
+        strategy,
+        salt=settings.alias_salt,
+    )
+    with _eqc.make_client(settings, "the demo") as client:
+        worker.process_enrichment_queue(engine, client, concurrency=concurrency)
+    rows = review.unknown_for_review(engine)
+    scored = [
+        (row, truth[key])
+        for row in rows
+        if (key := normalizer.normalize_for_temp_id(row.company.company_name)) in truth
+    ]
+    first = sum(
+        1
+        for row, answer in scored
+        if row.suggestions[:1] and row.suggestions[0].company_id == answer
+    )
+    three = sum(1 for row, answer in scored if any(s.company_id == answer for s in row.suggestions))
+    return {
+        "new_spellings": len(spellings),
+        "still_unknown": len(scored),
+        "top1": first,
+        "top3": three,
+        "top1_rate": round(first / len(scored), 4) if scored else None,
+        "top3_rate": round(three / len(scored), 4) if scored else None,
+    }

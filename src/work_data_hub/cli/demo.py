@@ -58,6 +58,7 @@ def demo(
                 "worker": result.worker,
                 "queue_after": result.queue_after,
                 "eqc_calls": result.eqc_calls,
+                "review": result.review,
             }
         )
         return
@@ -78,6 +79,14 @@ def demo(
         ["stage", "rows", "right", "wrong", "temp", "no id", "hit rate"],
         [stage.row() for stage in result.stages],
     )
+    scored = result.review
+    if scored.get("still_unknown"):
+        info(
+            f"review: {scored['new_spellings']} companies spelled anew next month, "
+            f"{scored['still_unknown']} still unknown after queue work; right company first "
+            f"{scored['top1_rate']:.1%}, in the top three {scored['top3_rate']:.1%} "
+            "(ground truth: the sample generator)"
+        )
     info(
         f"files: {result.sample_path.name}, {result.resolved_path.name}, "
         f"{result.remapped_path.name} and reports in {result.workdir}"

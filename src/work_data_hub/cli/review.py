@@ -1,13 +1,14 @@
 """``wdh-enrich export unknown`` and ``wdh-enrich mappings import|export``: the review loop.
 
-:mod:`work_data_hub.reporting` (pandas, SQLAlchemy) is imported by the command that runs.
+:mod:`work_data_hub.reporting` and :mod:`work_data_hub.review` (pandas, SQLAlchemy,
+rapidfuzz) are imported by the command that runs.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -32,7 +33,12 @@ def export_unknown(
     *,
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", help="Write CSV here (default: a table on stdout)."),
+        typer.Option(
+            "-o",
+            "--output",
+            help="Write the review file here: .xlsx (with drop-downs) or CSV "
+            "(default: a table on stdout).",
+        ),
     ] = None,
     runs: Annotated[
         list[Path] | None,
@@ -41,30 +47,52 @@ def export_unknown(
     limit: Annotated[
         int | None, typer.Option("--limit", min=1, help="Only the most frequent N.")
     ] = None,
+    suggestions: Annotated[
+        bool,
+        typer.Option(
+            "--suggestions/--no-suggestions",
+            help="Add up to three likely companies per name (EQC's answers, the mapping cache).",
+        ),
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Companies still unknown (company_name, temporary_id, first_seen, occurrence_count)."""
-    from work_data_hub import reporting
+    """Companies still unknown, most frequent first, with suggested company ids.
+
+    The file has an empty company_id column: fill or pick ids, then give the file to
+    'mappings import' (rows left blank are ignored).
+    """
+    from work_data_hub import reporting, review
     from work_data_hub.io import atomic
 
     settings = load_settings()
     counts = reporting.read_unknown_counts(runs) if runs else None
     with open_engine(settings) as engine:
-        companies = reporting.unknown_from_database(engine, run_counts=counts)
-    if limit is not None:
-        companies = companies[:limit]
+        rows = review.unknown_for_review(
+            engine, limit=limit, run_counts=counts, suggestions=suggestions
+        )
     if output is not None:
         atomic.check_target(output, runs or [], role="export")
-        written = reporting.write_unknown_csv(output, companies)
+        written = review.write_review_file(output, rows)
         info(f"wrote {written} unknown compan{'y' if written == 1 else 'ies'} to {output}")
     elif as_json:
-        print_json([dict(zip(reporting.UNKNOWN_COLUMNS, c.row(), strict=True)) for c in companies])
+        print_json([row.to_dict() for row in rows])
     else:
+        columns = list(reporting.UNKNOWN_COLUMNS)
+        if suggestions:
+            columns.append("top suggestion")
         print_table(
-            f"unknown companies ({len(companies)})",
-            list(reporting.UNKNOWN_COLUMNS),
-            [c.row() for c in companies],
+            f"unknown companies ({len(rows)})",
+            columns,
+            [
+                row.company.row()
+                + ([_top(row.suggestions[0]) if row.suggestions else "-"] if suggestions else [])
+                for row in rows
+            ],
         )
+
+
+def _top(suggestion: Any) -> str:
+    return f"{suggestion.company_id} {suggestion.name} ({suggestion.source}, {suggestion.score})"
 
 
 @mappings_app.command("import")
@@ -80,22 +108,71 @@ def import_mappings(
             "--replace", help="Change names already mapped by hand to the reviewed id (recorded)."
         ),
     ] = False,
+    accept_above: Annotated[
+        float | None,
+        typer.Option(
+            "--accept-above",
+            min=0.0,
+            max=1.0,
+            help="In a file from 'export unknown', take the first suggestion of every row "
+            "left blank whose score is above SCORE.",
+            metavar="SCORE",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and list, import nothing.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
     """Import reviewed names and company ids as manual mappings (all rows or none); the
-    queue requests of those names are closed with the reviewed ids."""
+    queue requests of those names are closed with the reviewed ids.
+
+    A file from 'export unknown' may leave company_id blank: such rows are ignored.
+    """
     from work_data_hub import reporting
 
     settings = load_settings()
     with open_engine(settings) as engine:
-        result = reporting.import_reviewed_mappings(engine, path, sheet=sheet, replace=replace)
+        result = reporting.import_reviewed_mappings(
+            engine,
+            path,
+            sheet=sheet,
+            replace=replace,
+            accept_above=accept_above,
+            dry_run=dry_run,
+        )
     if as_json:
-        print_json(result.to_dict())
+        print_json(
+            {
+                **result.to_dict(),
+                "accepted_rows": [
+                    {"line": a.line, "company_name": a.company_name, "company_id": a.company_id,
+                     "score": a.score}
+                    for a in result.accepted
+                ],
+            }
+        )  # fmt: skip
         return
+    if accept_above is not None:
+        print_table(
+            f"suggestions above {accept_above} ({len(result.accepted)})"
+            + (", dry run: nothing imported" if dry_run else ""),
+            ["line", "company_name", "company_id", "score"],
+            [[a.line, a.company_name, a.company_id, a.score] for a in result.accepted],
+        )
     print_table(
-        "mappings import",
-        ["rows", "inserted", "already present", "replaced", "requests closed"],
-        [[result.rows, result.inserted, result.skipped, result.replaced, result.requests_closed]],
+        "mappings import" + (" (dry run)" if dry_run else ""),
+        ["rows", "inserted", "already present", "replaced", "requests closed", "ignored (blank)"],
+        [
+            [
+                result.rows,
+                result.inserted,
+                result.skipped,
+                result.replaced,
+                result.requests_closed,
+                result.ignored,
+            ]
+        ],
     )
 
 

@@ -117,3 +117,16 @@ def test_merge_keeps_the_best_per_company_best_first() -> None:
     ]
     merged = merge_suggestions(eqc, cache, limit=2)
     assert [(s.company_id, s.score) for s in merged] == [("1", 0.9), ("2", 0.7)]
+
+
+def test_a_focused_index_answers_like_the_full_one() -> None:
+    aliases = [
+        _n(n) for n in ("华信(上海)科技有限公司", "北京华信科技有限公司", "杭州恒瑞物流有限公司")
+    ]
+    aliases += [f"成都锦江{i}餐饮管理有限公司" for i in range(50)]
+    ids = [str(i) for i in range(len(aliases))]
+    names = [_n("华信科技有限公司北京分公司"), _n("杭州恒锐物流有限公司")]
+    full = AliasIndex(aliases, ids, ["eqc"] * len(aliases))
+    focused = AliasIndex(aliases, ids, ["eqc"] * len(aliases), focus=names)
+    assert focused.suggest(names) == full.suggest(names)
+    assert len(focused) == 3

@@ -106,3 +106,44 @@ def test_company_info_applies_overrides() -> None:
 def test_company_info_rejects_a_hit_without_id() -> None:
     with pytest.raises(ValueError, match="companyId"):
         parsing.company_info({"companyFullName": "x"})
+
+
+def test_search_candidates_keep_the_best_five_one_per_company() -> None:
+    from work_data_hub.infrastructure.eqc import parsing
+
+    hits = [
+        {"companyId": "1", "companyFullName": "甲", "type": "拼音"},
+        {"companyId": "2", "companyFullName": "乙", "type": "全称精确匹配"},
+        {"companyId": "1", "companyFullName": "甲", "type": "模糊匹配"},
+        *(
+            {"companyId": str(i), "companyFullName": f"名{i}", "type": "模糊匹配"}
+            for i in range(3, 9)
+        ),
+        {"companyId": "", "companyFullName": "无"},
+    ]
+    found = parsing.search_candidates(hits)
+    assert [(c.company_id, c.confidence) for c in found] == [
+        ("2", 1.0),
+        ("3", 0.8),
+        ("4", 0.8),
+        ("5", 0.8),
+        ("6", 0.8),
+    ]
+
+
+def test_search_candidates_follow_confidence_overrides() -> None:
+    from work_data_hub.infrastructure.eqc import parsing
+
+    hits = [{"companyId": "1", "companyFullName": "甲", "type": "拼音"}]
+    [candidate] = parsing.search_candidates(hits, {"拼音": 0.5})
+    assert (candidate.match_type, candidate.confidence) == ("拼音", 0.5)
+
+
+def test_candidates_round_trip_through_json_and_skip_junk() -> None:
+    from work_data_hub.infrastructure.eqc import parsing
+
+    hits = [{"companyId": "1", "companyFullName": "甲", "type": "模糊匹配"}]
+    stored = [c.to_dict() for c in parsing.search_candidates(hits)]
+    junk = [{"company_id": "2"}, "x", {"company_id": "3", "full_name": "丙", "confidence": True}]
+    assert parsing.candidates_from_json(stored + junk) == parsing.search_candidates(hits)
+    assert parsing.candidates_from_json({"not": "a list"}) == ()

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 __all__ = [
+    "CANDIDATES_PREDICATE",
     "MATCH_TYPE_PRIORITY",
     "OPEN_REQUEST_PREDICATE",
     "OPEN_REQUEST_STATUSES",
@@ -113,6 +114,10 @@ OPEN_REQUEST_PREDICATE = _in("status", OPEN_REQUEST_STATUSES)
 RESOLVED_REQUEST_PREDICATE = (
     f"status = '{RequestStatus.DONE.value}' AND resolved_company_id IS NOT NULL"
 )
+
+
+#: Requests that carry EQC candidates: what the unknown-companies export looks up by name.
+CANDIDATES_PREDICATE = "eqc_candidates IS NOT NULL"
 
 
 class UtcDateTime(sa.TypeDecorator[dt.datetime]):
@@ -213,6 +218,9 @@ enrichment_requests = sa.Table(
     sa.Column("locked_by", sa.String(128), nullable=True),
     sa.Column("locked_until", UtcDateTime(), nullable=True),
     *_timestamps(),
+    # The search answer's best entries (id, full name, match type, confidence), kept for
+    # review whether or not one settled the request.
+    sa.Column("eqc_candidates", sa.JSON(), nullable=True),
     sa.CheckConstraint(_in("status", RequestStatus), name="status"),
     sa.CheckConstraint("attempts >= 0", name="attempts"),
     sa.CheckConstraint("length(normalized_name) > 0", name="normalized_name_not_empty"),
@@ -227,6 +235,21 @@ enrichment_requests = sa.Table(
     # Remap reads the name of a request by its temporary id, whatever its status: a name
     # reviewed or learned after its request finished still fixes the ids written for it.
     sa.Index(None, "temp_id"),
+    # The stored EQC candidates of a few names, for the unknown-companies export.
+    sa.Index(
+        "ix_enrichment_requests_candidates_name",
+        "normalized_name",
+        postgresql_where=sa.text(CANDIDATES_PREDICATE),
+        sqlite_where=sa.text(CANDIDATES_PREDICATE),
+    ),
+    # The oldest open requests first, for the unknown-companies export of a long queue.
+    sa.Index(
+        "ix_enrichment_requests_open_created_at",
+        "created_at",
+        "temp_id",
+        postgresql_where=sa.text(OPEN_REQUEST_PREDICATE),
+        sqlite_where=sa.text(OPEN_REQUEST_PREDICATE),
+    ),
 )
 
 #: Every change and deletion of a ``company_mapping`` row: nothing disappears unrecorded.

@@ -100,6 +100,15 @@ def list_mappings(*, filtered: bool) -> sa.Select[Any]:
 
 
 @functools.cache
+def name_aliases() -> sa.Select[Any]:
+    mapping = tables.company_mapping
+    kinds = [tables.MatchType.MANUAL.value, tables.MatchType.NAME.value, tables.MatchType.EQC.value]
+    return sa.select(mapping.c.alias_name, mapping.c.canonical_id, mapping.c.source).where(
+        mapping.c.match_type.in_(kinds)
+    )
+
+
+@functools.cache
 def upsert_company(dialect: str, *, replace_aliases: bool) -> Any:
     master = tables.company_master
     stmt = bound_batches.dialect_insert(dialect)(master).values(

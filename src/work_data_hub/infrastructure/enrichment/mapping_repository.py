@@ -287,6 +287,19 @@ class CompanyMappingRepository:
                 best.setdefault(alias, (priority, company_id))
         return {alias: company_id for alias, (_, company_id) in best.items()}
 
+    def name_aliases(self) -> tuple[list[str], list[str], list[str]]:
+        """Every mapped company name (match types ``manual``, ``name``, ``eqc``) as three
+        parallel lists: alias, company id, source. What review suggestions match against."""
+        aliases: list[str] = []
+        ids: list[str] = []
+        sources: list[str] = []
+        with storage_errors("name_aliases"):
+            for alias, company_id, source in self._conn.execute(statements.name_aliases()):
+                aliases.append(alias)
+                ids.append(company_id)
+                sources.append(source)
+        return aliases, ids, sources
+
     # -- company_master ----------------------------------------------------------------
 
     def upsert_company(

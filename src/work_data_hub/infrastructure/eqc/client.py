@@ -245,13 +245,16 @@ class EqcClient:
         Raises :class:`EqcAuthError` or :class:`EqcTransientError` (workers rely on it).
         """
         deadline = self._deadline()
-        hit = parsing.best_hit(self._search(name, deadline), self.confidence_overrides)
+        hits = self._search(name, deadline)
+        hit = parsing.best_hit(hits, self.confidence_overrides)
         if hit is None:
             return None
         detail = self._detail(str(hit["companyId"]), deadline)
         if detail is None:
             return None
-        return parsing.company_info(hit, detail, self.confidence_overrides)
+        # The answer's other entries come along for review, at no extra call.
+        candidates = parsing.search_candidates(hits, self.confidence_overrides)
+        return parsing.company_info(hit, detail, self.confidence_overrides, candidates)
 
     # -- internals ----------------------------------------------------------------------
 

@@ -12,18 +12,22 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from work_data_hub.infrastructure.eqc.types import CompanyInfo
+from work_data_hub.infrastructure.eqc.types import CompanyInfo, EqcCandidate
 
 __all__ = [
+    "CACHE_MIN_CONFIDENCE",
     "DEFAULT_CONFIDENCE",
     "MATCH_CONFIDENCE",
     "MATCH_EXACT",
     "MATCH_FUZZY",
     "MATCH_PINYIN",
+    "MAX_CANDIDATES",
     "best_hit",
+    "candidates_from_json",
     "company_info",
     "confidence_for",
     "former_names",
+    "search_candidates",
     "search_hits",
 ]
 
@@ -34,6 +38,10 @@ MATCH_PINYIN = "拼音"
 MATCH_CONFIDENCE: Mapping[str, float] = {MATCH_EXACT: 1.00, MATCH_FUZZY: 0.80, MATCH_PINYIN: 0.60}
 #: Confidence of any other match type.
 DEFAULT_CONFIDENCE = 0.70
+#: A hit below this confidence settles nothing: neither cached nor taken as the id.
+CACHE_MIN_CONFIDENCE = 0.60
+#: Entries of a search answer kept with a request, for review.
+MAX_CANDIDATES = 5
 
 _FORMER_NAME_KEYS = ("former_names", "formerNames", "former_name", "historyNames", "oldNames")
 _SEPARATORS = re.compile(r"[;；、,，\n]+")
@@ -83,6 +91,55 @@ def best_hit(
     return best
 
 
+def search_candidates(
+    hits: Sequence[Mapping[str, Any]],
+    overrides: Mapping[str, float] | None = None,
+    limit: int = MAX_CANDIDATES,
+) -> tuple[EqcCandidate, ...]:
+    """The best ``limit`` entries of a search answer, by confidence (the server's order
+    breaks ties), one per company id."""
+    found: dict[str, EqcCandidate] = {}
+    for hit in hits:
+        company_id = _text(hit.get("companyId"))
+        full_name = _text(hit.get("companyFullName"))
+        if company_id is None or full_name is None or company_id in found:
+            continue
+        match_type = _text(hit.get("type")) or ""
+        found[company_id] = EqcCandidate(
+            company_id=company_id,
+            full_name=full_name,
+            match_type=match_type,
+            confidence=confidence_for(match_type, overrides),
+        )
+    ranked = sorted(found.values(), key=lambda c: -c.confidence)  # stable: ties keep order
+    return tuple(ranked[: max(0, limit)])
+
+
+def candidates_from_json(value: object) -> tuple[EqcCandidate, ...]:
+    """Candidates as stored (a list of ``EqcCandidate.to_dict()``); unusable entries skipped."""
+    if not isinstance(value, list):
+        return ()
+    out: list[EqcCandidate] = []
+    for item in value:
+        if not isinstance(item, Mapping):
+            continue
+        company_id, full_name = _text(item.get("company_id")), _text(item.get("full_name"))
+        confidence = item.get("confidence")
+        if company_id is None or full_name is None or isinstance(confidence, bool):
+            continue
+        if not isinstance(confidence, int | float):
+            continue
+        out.append(
+            EqcCandidate(
+                company_id=company_id,
+                full_name=full_name,
+                match_type=_text(item.get("match_type")) or "",
+                confidence=float(confidence),
+            )
+        )
+    return tuple(out)
+
+
 def former_names(detail: object) -> tuple[str, ...]:
     """Former names from a ``businessInfodto`` mapping, de-duplicated, in order."""
     if not isinstance(detail, Mapping):
@@ -107,6 +164,7 @@ def company_info(
     hit: Mapping[str, Any],
     detail: object = None,
     overrides: Mapping[str, float] | None = None,
+    candidates: tuple[EqcCandidate, ...] = (),
 ) -> CompanyInfo:
     """A :class:`CompanyInfo` from a search hit and, optionally, its detail answer."""
     company_id = _text(hit.get("companyId"))
@@ -125,4 +183,5 @@ def company_info(
         confidence=confidence_for(match_type, overrides),
         match_type=match_type,
         former_names=former,
+        candidates=candidates,
     )

@@ -7,7 +7,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CompanyInfo"]
+__all__ = ["CompanyInfo", "EqcCandidate"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EqcCandidate:
+    """One entry of a search answer: kept for review even when it settles nothing."""
+
+    company_id: str
+    full_name: str
+    match_type: str
+    confidence: float
+
+    def to_dict(self) -> dict[str, str | float]:
+        return {
+            "company_id": self.company_id,
+            "full_name": self.full_name,
+            "match_type": self.match_type,
+            "confidence": self.confidence,
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -20,3 +38,5 @@ class CompanyInfo:
     confidence: float = 1.0
     match_type: str = "全称精确匹配"
     former_names: tuple[str, ...] = ()
+    #: The search answer's best entries (this company among them), best first.
+    candidates: tuple[EqcCandidate, ...] = ()

@@ -105,7 +105,11 @@ def renew_lease(
 
 
 def mark_done(
-    request_id: int, worker_id: str, company_id: str | None, now: dt.datetime
+    request_id: int,
+    worker_id: str,
+    company_id: str | None,
+    now: dt.datetime,
+    candidates: list[dict[str, Any]] | None = None,
 ) -> sa.Update:
     return (
         sa.update(_R)
@@ -113,6 +117,7 @@ def mark_done(
         .values(
             status=_DONE,
             resolved_company_id=company_id,
+            eqc_candidates=candidates,
             attempts=_R.c.attempts + 1,
             last_error=None,
             next_retry_at=None,
@@ -310,19 +315,128 @@ def resolved_temp_ids(temp_ids: Sequence[str]) -> sa.Select[Any]:
     )
 
 
+def _resolved_names() -> sa.ScalarSelect[Any]:
+    # The resolved partial index's predicate, as literal SQL, so its index serves it.
+    return (
+        sa.select(_R.c.normalized_name)
+        .where(sa.text(tables.RESOLVED_REQUEST_PREDICATE))
+        .scalar_subquery()
+    )
+
+
+def _unresolved() -> sa.ColumnElement[bool]:
+    return sa.or_(_R.c.status != _DONE, _R.c.resolved_company_id.is_(None))
+
+
+def _finished_unresolved() -> sa.ColumnElement[bool]:
+    return sa.and_(_R.c.status.in_([_DONE, _FAILED]), _R.c.resolved_company_id.is_(None))
+
+
+def _unknown_groups(*where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    requests = sa.func.count().label("requests")
+    first_seen = sa.func.min(_R.c.created_at).label("first_seen")
+    temp_id = sa.func.min(_R.c.temp_id).label("temp_id")
+    return (
+        sa.select(
+            _R.c.normalized_name,
+            sa.func.min(_R.c.raw_name).label("raw_name"),
+            temp_id,
+            first_seen,
+            requests,
+        )
+        .where(_unresolved(), _R.c.normalized_name.not_in(_resolved_names()), *where)
+        .group_by(_R.c.normalized_name)
+        .order_by(requests.desc(), first_seen, temp_id)
+    )
+
+
 def unknown_requests() -> sa.Select[Any]:
     # Names not resolved (open, failed, or done without an id), leaving out names that some
-    # other request of theirs did resolve.
-    resolved = sa.select(_R.c.normalized_name).where(_R.c.resolved_company_id.is_not(None))
-    unresolved = sa.or_(_R.c.status != _DONE, _R.c.resolved_company_id.is_(None))
-    return (
+    # other request of theirs did resolve; most requested first, as the export lists them.
+    return _unknown_groups()
+
+
+# The top names of a long queue without grouping all of it. A name has at most one open
+# request (the partial unique index), so a name asked more than once has a finished
+# (failed, or done without an id) request: the names that have one are grouped, the few
+# there are; every other unknown name is one open request, taken in order of age.
+
+
+def unknown_with_finished(limit: int) -> sa.Select[Any]:
+    # The finished requests are grouped (found through the status index); a name's open
+    # request, if any, is looked up per group through the partial unique index (its
+    # predicate spelled as literal SQL so the planner can prove the index applies).
+    finished = (
         sa.select(
             _R.c.normalized_name,
             sa.func.min(_R.c.raw_name).label("raw_name"),
             sa.func.min(_R.c.temp_id).label("temp_id"),
             sa.func.min(_R.c.created_at).label("first_seen"),
-            sa.func.count().label("requests"),
+            sa.func.count().label("finished"),
         )
-        .where(unresolved, _R.c.normalized_name.not_in(resolved.scalar_subquery()))
+        .where(_finished_unresolved(), _R.c.normalized_name.not_in(_resolved_names()))
         .group_by(_R.c.normalized_name)
+        .subquery("finished")
+    )
+    opened = (
+        sa.select(_R.c.created_at)
+        .where(sa.text(tables.OPEN_REQUEST_PREDICATE))
+        .where(_R.c.normalized_name == finished.c.normalized_name)
+        .limit(1)
+        .scalar_subquery()
+    )
+    # OFFSET 0 keeps the planner from copying the lookup into every expression below.
+    probed = sa.select(*finished.c, opened.label("opened_at")).offset(0).subquery("probed")
+    requests = (probed.c.finished + sa.case((probed.c.opened_at.is_not(None), 1), else_=0)).label(
+        "requests"
+    )
+    first_seen = sa.case(
+        (probed.c.opened_at < probed.c.first_seen, probed.c.opened_at),
+        else_=probed.c.first_seen,
+    ).label("first_seen")
+    return (
+        sa.select(
+            probed.c.normalized_name,
+            probed.c.raw_name,
+            probed.c.temp_id,
+            first_seen,
+            requests,
+        )
+        .order_by(requests.desc(), first_seen, probed.c.temp_id)
+        .limit(limit)
+    )
+
+
+def unknown_open_only(limit: int) -> sa.Select[Any]:
+    finished = sa.select(_R.c.normalized_name).where(_finished_unresolved())
+    return (
+        sa.select(
+            _R.c.normalized_name,
+            _R.c.raw_name,
+            _R.c.temp_id,
+            _R.c.created_at.label("first_seen"),
+            sa.literal(1).label("requests"),
+        )
+        .where(
+            # Literal, like the partial index on (created_at, temp_id) it lets the planner
+            # read in order, stopping after the first names that pass.
+            sa.text(tables.OPEN_REQUEST_PREDICATE),
+            _R.c.normalized_name.not_in(finished.scalar_subquery()),
+            _R.c.normalized_name.not_in(_resolved_names()),
+        )
+        .order_by(_R.c.created_at, _R.c.temp_id)
+        .limit(limit)
+    )
+
+
+def request_candidates(normalized_names: Sequence[str]) -> sa.Select[Any]:
+    # Every stored answer of these names, newest first: the caller keeps the first per name.
+    return (
+        sa.select(_R.c.normalized_name, _R.c.eqc_candidates)
+        .where(
+            _R.c.normalized_name.in_(list(normalized_names)),
+            # Literal, like the partial index it lets the planner use.
+            sa.text(tables.CANDIDATES_PREDICATE),
+        )
+        .order_by(_R.c.normalized_name, _R.c.id.desc())
     )

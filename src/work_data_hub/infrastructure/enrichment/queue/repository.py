@@ -45,6 +45,8 @@ from work_data_hub.infrastructure.enrichment.queue.requests import (
     checked_requests,
 )
 from work_data_hub.infrastructure.enrichment.types import EnqueueResult
+from work_data_hub.infrastructure.eqc import parsing
+from work_data_hub.infrastructure.eqc.types import EqcCandidate
 from work_data_hub.utils import clock
 from work_data_hub.utils.logging import get_logger
 
@@ -156,13 +158,19 @@ class QueueRepository:
         return self._execute(statements.renew_lease(request_ids, worker_id, now + lease)).rowcount
 
     def mark_done(
-        self, request_id: int, *, worker_id: str, company_id: str | None, now: dt.datetime
+        self,
+        request_id: int,
+        *,
+        worker_id: str,
+        company_id: str | None,
+        now: dt.datetime,
+        candidates: Sequence[EqcCandidate] = (),
     ) -> bool:
-        """``done`` with ``company_id`` (``None``: no such company); False if no longer held."""
-        return (
-            self._execute(statements.mark_done(request_id, worker_id, company_id, now)).rowcount
-            == 1
-        )
+        """``done`` with ``company_id`` (``None``: no such company, or none good enough) and
+        the search answer's ``candidates``; False if no longer held."""
+        stored = [c.to_dict() for c in candidates] or None
+        statement = statements.mark_done(request_id, worker_id, company_id, now, stored)
+        return self._execute(statement).rowcount == 1
 
     def mark_retry(
         self,
@@ -285,8 +293,25 @@ class QueueRepository:
                 resolved[str(row.temp_id)] = str(row.resolved_company_id)
         return resolved
 
-    def unknown_requests(self) -> list[UnknownRequest]:
-        """One entry per name that no request resolved (in no particular order)."""
+    def unknown_requests(self, *, limit: int | None = None) -> list[UnknownRequest]:
+        """One entry per name that no request resolved, most requested first, then first
+        seen, then temporary id.
+
+        With ``limit``, only that many, picked by the database without grouping the whole
+        queue: the names that have a finished request are grouped (at most ``limit`` come
+        back), every other name is a single open request, read in order of age (at most
+        ``limit`` again); the best ``limit`` of both are returned.
+        """
+        if limit is None:
+            return self._unknown(statements.unknown_requests())
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        found = self._unknown(statements.unknown_with_finished(limit))
+        found += self._unknown(statements.unknown_open_only(limit))
+        found.sort(key=lambda r: (-r.requests, r.first_seen, r.temp_id))
+        return found[:limit]
+
+    def _unknown(self, statement: sa.Select[Any]) -> list[UnknownRequest]:
         return [
             UnknownRequest(
                 normalized_name=str(row.normalized_name),
@@ -295,5 +320,18 @@ class QueueRepository:
                 first_seen=row.first_seen,
                 requests=int(row.requests),
             )
-            for row in self._execute(statements.unknown_requests())
+            for row in self._execute(statement)
         ]
+
+    def request_candidates(
+        self, normalized_names: Iterable[str]
+    ) -> dict[str, tuple[EqcCandidate, ...]]:
+        """The EQC candidates last stored for each name (names without any are left out)."""
+        distinct = sorted(set(normalized_names))
+        found: dict[str, tuple[EqcCandidate, ...]] = {}
+        for chunk in _chunks(distinct, MAX_IN_PARAMETERS):
+            for row in self._execute(statements.request_candidates(chunk)):
+                name = str(row.normalized_name)
+                if name not in found:
+                    found[name] = parsing.candidates_from_json(row.eqc_candidates)
+        return found

@@ -41,6 +41,7 @@ from work_data_hub.infrastructure.enrichment.queue import _pipeline as _worker_p
 from work_data_hub.infrastructure.enrichment.queue import repository as queue_repository
 from work_data_hub.infrastructure.enrichment.queue import retry as retry_policy
 from work_data_hub.infrastructure.enrichment.queue.repository import ClaimedRequest
+from work_data_hub.infrastructure.eqc import parsing
 from work_data_hub.infrastructure.eqc.types import CompanyInfo
 from work_data_hub.utils import clock
 from work_data_hub.utils.logging import get_logger
@@ -269,16 +270,24 @@ class _Run:
             if outcome.error is not None:
                 counter, owned = self._record_failure(repo, claim, outcome.error, now)
             else:
+                candidates = info.candidates if info is not None else ()
                 company_id = None if info is None else company_ids.valid_company_id(info.company_id)
                 if info is not None and company_id != info.company_id:
                     # EQC answered with an id the id rule refuses: recorded as not found.
                     self._count("invalid_ids")
                     info = None
-                counter = "resolved" if info is not None else "not_found"
+                # A hit too weak to cache settles nothing: the name stays unknown, and the
+                # answer's entries are kept with the request as review suggestions.
+                settled = info is not None and info.confidence >= parsing.CACHE_MIN_CONFIDENCE
+                counter = "resolved" if settled else "not_found"
                 owned = repo.mark_done(
-                    claim.id, worker_id=o.worker_id, company_id=company_id, now=now
+                    claim.id,
+                    worker_id=o.worker_id,
+                    company_id=company_id if settled else None,
+                    now=now,
+                    candidates=candidates,
                 )
-                if owned and info is not None and o.cache is not None:
+                if owned and settled and info is not None and o.cache is not None:
                     o.cache(conn, claim.normalized_name, info)
         self._held.discard(claim.id)
         self._count(counter if owned else "lost_leases")

@@ -23,6 +23,7 @@ from work_data_hub.infrastructure.enrichment.types import (
     InsertBatchResult,
     MappingRecord,
 )
+from work_data_hub.infrastructure.eqc import parsing
 from work_data_hub.utils import clock
 from work_data_hub.utils.logging import get_logger
 
@@ -43,7 +44,7 @@ log = get_logger(__name__)
 
 
 #: Hits below this confidence are returned but not cached (spec section 3).
-DEFAULT_MIN_CONFIDENCE = 0.60
+DEFAULT_MIN_CONFIDENCE = parsing.CACHE_MIN_CONFIDENCE
 #: Former names are cached at this share of the hit's confidence.
 FORMER_NAME_CONFIDENCE_FACTOR = 0.9
 #: Largest confidence-override YAML file read (bytes).

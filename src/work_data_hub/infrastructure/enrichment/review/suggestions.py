@@ -22,6 +22,7 @@ the request) into one short list per name, best first, one entry per company.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -86,14 +87,30 @@ class AliasIndex:
     """
 
     def __init__(
-        self, aliases: Sequence[str], company_ids: Sequence[str], sources: Sequence[str]
+        self,
+        aliases: Sequence[str],
+        company_ids: Sequence[str],
+        sources: Sequence[str],
+        *,
+        focus: Sequence[str] | None = None,
     ) -> None:
+        """Index the aliases; with ``focus`` (the normalized names that will be asked
+        about), only those that can share a block with one of them are kept: a cheap
+        filter that keeps an export of a hundred names from taking a million aliases apart.
+        """
         if not len(aliases) == len(company_ids) == len(sources):
             raise ValueError("aliases, company_ids and sources must have the same length")
-        self._parts = name_parts.split_names(aliases)
-        self._ids = np.asarray(company_ids, dtype=object)
-        self._sources = np.asarray(sources, dtype=object)
-        self._names = pa.array(self._parts.name, type=pa.string())
+        text = pa.array(aliases, type=pa.string())
+        ids = np.asarray(company_ids, dtype=object)
+        source_array = np.asarray(sources, dtype=object)
+        if focus is not None:
+            keep = np.flatnonzero(_may_share_a_block(text, focus))
+            text = text.take(pa.array(keep))
+            ids, source_array = ids[keep], source_array[keep]
+        self._parts = name_parts.split_names(text)
+        self._ids = ids
+        self._sources = source_array
+        self._names = text
         self._blocks = [_blocks(self._parts.stems, pair) for pair in _KEY_PAIRS]
 
     def __len__(self) -> int:
@@ -219,6 +236,23 @@ def _blocks(stems: pa.Array, pair: tuple[int, int]) -> dict[str, _Indexes]:
     bounds = np.cumsum(np.bincount(codes, minlength=len(encoded.dictionary)))[:-1]
     groups = np.split(positions[order].astype(np.int64), bounds)
     return dict(zip(encoded.dictionary.to_pylist(), groups, strict=True))
+
+
+def _may_share_a_block(aliases: pa.Array, names: Sequence[str]) -> npt.NDArray[np.bool_]:
+    """Whether each alias holds, in order, the two characters of some blocking key of
+    ``names``: a stem is a subsequence of its name, so no alias that shares a block with
+    one of them is left out."""
+    stems = name_parts.split_names(list(names)).stem
+    patterns = {
+        f"{re.escape(stem[first])}.*{re.escape(stem[second])}"
+        for stem in stems
+        for first, second in _KEY_PAIRS
+        if len(stem) > second
+    }
+    if not patterns:
+        return np.zeros(len(aliases), dtype=bool)
+    hits = pc.match_substring_regex(aliases, "|".join(sorted(patterns)))
+    return np.asarray(pc.fill_null(hits, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _top(candidates: Iterable[Suggestion], limit: int, min_score: float) -> list[Suggestion]:
