@@ -162,7 +162,7 @@ def unknown_for_review(
     ]
     log.info(
         "review.unknown_listed",
-        names=len(rows),
+        listed=len(rows),
         with_suggestions=sum(1 for row in rows if row.suggestions),
         with_eqc_candidates=len(stored),
         elapsed_ms=clock.ms_since(started),

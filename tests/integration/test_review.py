@@ -22,6 +22,7 @@ from work_data_hub.infrastructure.enrichment.normalizer import (
     generate_temp_company_id,
     normalize_for_temp_id,
 )
+from work_data_hub.infrastructure.enrichment.queue import remap
 from work_data_hub.infrastructure.enrichment.queue.repository import QueueRepository
 from work_data_hub.infrastructure.enrichment.queue.worker import process_enrichment_queue
 from work_data_hub.infrastructure.enrichment.types import MappingRecord
@@ -202,6 +203,15 @@ def test_xlsx_round_trip_picks_import_and_leave_the_unknown_list(
         normalize_for_temp_id(names[0]): "914401010000000001",
         normalize_for_temp_id(names[1]): "1002",
     }
+    # The picked names leave the unknown list; the one left blank stays.
+    assert _unknown_names(db_engine) == {normalize_for_temp_id(names[2])}
+    # Data written with their temporary ids is fixed by remap through the reviewed ids.
+    written = pd.DataFrame({"company_id": [generate_temp_company_id(n, SALT) for n in names]})
+    with db_engine.connect() as conn:
+        remapped, stats = remap.remap_temp_ids(written, "company_id", conn)
+    assert remapped["company_id"].tolist()[:2] == ["914401010000000001", "1002"]
+    assert remapped["company_id"].tolist()[2] == generate_temp_company_id(names[2], SALT)
+    assert stats.remapped_rows == 2
 
 
 def _review_csv(path: Path, rows: list[dict[str, str]]) -> Path:
@@ -245,7 +255,7 @@ def test_review_file_errors_name_the_file_lines_and_import_nothing(
             {"company_name": "丙公司", "temporary_id": "x", "company_id": "N/A"},
         ],
     )
-    with pytest.raises(InputError, match="line 4: empty or placeholder company id"):
+    with pytest.raises(InputError, match="line 4: company id is empty or a placeholder"):
         import_reviewed_mappings(db_engine, path)
     with db_engine.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).select_from(tables.company_mapping)) == 0
@@ -266,6 +276,20 @@ def test_listing_logs_counts_only(db_engine: sa.Engine) -> None:
     with capture_logs() as logs:
         review.unknown_for_review(db_engine)
     [event] = [e for e in logs if e["event"] == "review.unknown_listed"]
-    assert (event["names"], event["with_suggestions"], event["with_eqc_candidates"]) == (1, 1, 0)
-    assert set(event) <= {"event", "log_level", "names", "with_suggestions",
+    assert (event["listed"], event["with_suggestions"], event["with_eqc_candidates"]) == (1, 1, 0)
+    assert set(event) <= {"event", "log_level", "listed", "with_suggestions",
                           "with_eqc_candidates", "elapsed_ms"}  # fmt: skip
+
+
+def test_a_name_eqc_does_not_know_stores_sql_null(
+    db_engine: sa.Engine, eqc: EqcServerHandle
+) -> None:
+    enqueue_names(db_engine, ["QQQ完全没有的名称ZZZ"], SALT)
+    with _client(eqc) as client:
+        assert process_enrichment_queue(db_engine, client).not_found == 1
+    requests = tables.enrichment_requests
+    with db_engine.connect() as conn:
+        nulls = conn.scalar(
+            sa.select(sa.func.count()).where(requests.c.eqc_candidates.is_(sa.null()))
+        )
+    assert nulls == 1

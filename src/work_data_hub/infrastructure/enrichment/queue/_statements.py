@@ -117,7 +117,8 @@ def mark_done(
         .values(
             status=_DONE,
             resolved_company_id=company_id,
-            eqc_candidates=candidates,
+            # SQL NULL, not JSON null: the partial index and the export skip these rows.
+            eqc_candidates=candidates if candidates else sa.null(),
             attempts=_R.c.attempts + 1,
             last_error=None,
             next_retry_at=None,
