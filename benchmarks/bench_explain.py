@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import statistics
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+from _results import write_results
 from _scratch import scratch_database
 from bench_resolver import SALT, build_frame, seed_cache
 from work_data_hub.infrastructure.db.engine import create_engine
@@ -32,7 +31,6 @@ from work_data_hub.infrastructure.enrichment.company_id_resolver import CompanyI
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
 from work_data_hub.infrastructure.enrichment.types import ResolutionStrategy
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TARGET_OVERHEAD_PCT = 10.0
 
@@ -119,10 +117,7 @@ def main() -> None:
         "(the database's share of a run is not in it; steadier under load than wall time)"
     )
     print(f"rows per tier: {figures['rows_per_tier']}")
-    RESULTS_DIR.mkdir(exist_ok=True)
-    (RESULTS_DIR / "bench_explain.json").write_text(
-        json.dumps(figures, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
+    write_results("bench_explain", figures)
 
 
 if __name__ == "__main__":

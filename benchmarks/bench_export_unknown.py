@@ -30,6 +30,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _results import write_results
 from _scratch import scratch_database
 from bench_suggestions import make_aliases
 from work_data_hub.infrastructure.db import tables
@@ -40,7 +41,6 @@ from work_data_hub.infrastructure.enrichment.mapping_repository import (
 from work_data_hub.infrastructure.enrichment.queue.repository import QueueRepository
 from work_data_hub.infrastructure.enrichment.review.suggestions import AliasIndex
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 PG_URL = os.environ.get(
     "WDH_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -184,9 +184,7 @@ def main() -> None:
     parser.add_argument("--aliases", type=int, default=ALIASES)
     args = parser.parse_args()
     result = run(args.requests, args.aliases)
-    RESULTS_DIR.mkdir(exist_ok=True)
-    path = RESULTS_DIR / "bench_export_unknown.json"
-    path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    path = write_results("bench_export_unknown", result)
     print(f"results: {path}")
 
 

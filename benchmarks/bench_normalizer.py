@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import platform
 import random
@@ -31,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from _results import write_results
 from work_data_hub.infrastructure.enrichment.normalizer import (
     generate_temp_company_id,
     normalize_for_temp_id,
@@ -38,7 +38,6 @@ from work_data_hub.infrastructure.enrichment.normalizer import (
     temp_ids_for_series,
 )
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SALT = "benchmark-salt"
 NAMES = 100_000
 ROWS = 1_000_000
@@ -198,9 +197,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=ROWS)
     args = parser.parse_args()
     result = run(args.names, args.rows)
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    out = RESULTS_DIR / "bench_normalizer.json"
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = write_results("bench_normalizer", result)
     print(f"wrote {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out.name}")
 
 

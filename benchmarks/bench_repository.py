@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import platform
 import random
@@ -31,12 +30,12 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from _results import write_results
 from _scratch import scratch_database
 from work_data_hub.infrastructure.db import bound_batches, tables
 from work_data_hub.infrastructure.db.engine import create_engine
@@ -45,7 +44,6 @@ from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMa
 from work_data_hub.infrastructure.enrichment.queue import _statements as queue_statements
 from work_data_hub.infrastructure.enrichment.types import MappingRecord
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CACHE_SIZE = 100_000
 LOOKUP_KEYS = 10_000
@@ -300,11 +298,9 @@ def main() -> None:
     for name, value in results.get("server_side", {}).items():
         print(f"server side: {name} = {value}")
     print(f"peak RSS {report['peak_rss_mb']} MB; load average {report['load_average_1m']}")
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     suffix = "" if dialect == "postgresql" else f"_{dialect}"
-    out = RESULTS_DIR / f"bench_repository{suffix}.json"
-    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {out.relative_to(RESULTS_DIR.parent.parent)}")
+    out = write_results(f"bench_repository{suffix}", report)
+    print(f"wrote {out.relative_to(out.parent.parent.parent)}")
 
 
 if __name__ == "__main__":

@@ -38,7 +38,6 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -46,6 +45,7 @@ import pandas as pd
 import psutil
 import sqlalchemy as sa
 
+from _results import write_results
 from _scratch import scratch_database
 from work_data_hub.infrastructure.db.engine import create_engine
 from work_data_hub.infrastructure.enrichment.company_id_resolver import CompanyIdResolver
@@ -57,7 +57,6 @@ try:
 except ImportError:  # a version without the per-process key memo
     key_cache = None
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 DISTINCT_SHARE = 0.05
@@ -300,7 +299,6 @@ def main() -> None:
             steps = ", ".join(f"{tier} {ms:.0f}" for tier, ms in figures["tier_ms"].items())
             print(f"{'':>11}steps ms (last run): {steps}")
             print(f"{'':>11}checksum of sorted output: {', '.join(figures['checksum'])}")
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     report = {
         "benchmark": "resolver",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -312,7 +310,7 @@ def main() -> None:
         "targets": {"ms": TARGET_MS, "growth_over_frame": TARGET_MEMORY_RATIO},
         "results": results,
     }
-    (RESULTS_DIR / "bench_resolver.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_results("bench_resolver", report)
 
 
 if __name__ == "__main__":

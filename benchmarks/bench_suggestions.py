@@ -13,7 +13,6 @@ The engine is pure (no database), so this benchmark needs no PostgreSQL. Run wit
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import random
@@ -21,13 +20,12 @@ import resource
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+from _results import write_results
 from work_data_hub.infrastructure.enrichment import normalizer
 from work_data_hub.infrastructure.enrichment.review.suggestions import AliasIndex
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 ALIASES = 1_000_000
 UNKNOWN = 10_000
 #: Share of unknown names that are variants of a mapped company (the rest are new).
@@ -179,9 +177,7 @@ def main() -> None:
     parser.add_argument("--unknown", type=int, default=UNKNOWN)
     args = parser.parse_args()
     result = run(args.aliases, args.unknown)
-    RESULTS_DIR.mkdir(exist_ok=True)
-    path = RESULTS_DIR / "bench_suggestions.json"
-    path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    path = write_results("bench_suggestions", result)
     print(f"results: {path}")
 
 

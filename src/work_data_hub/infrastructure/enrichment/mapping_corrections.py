@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.db.bound_batches import array_params, rows_params
 from work_data_hub.infrastructure.db.errors import storage_errors
+from work_data_hub.infrastructure.enrichment import _mapping_checks as checks
 from work_data_hub.infrastructure.enrichment import _mapping_statements as statements
 from work_data_hub.infrastructure.enrichment.types import MappingRecord, MatchResult
 from work_data_hub.utils import clock
@@ -34,9 +35,6 @@ __all__ = ["DEFAULT_HISTORY_LIMIT", "HistoryEntry", "MappingCorrections"]
 DEFAULT_HISTORY_LIMIT = 100
 
 log = get_logger(__name__)
-
-_MATCH_TYPES = frozenset(m.value for m in tables.MatchType)
-_SOURCES = frozenset(s.value for s in tables.MappingSource)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -130,9 +128,9 @@ class MappingCorrections:
         """
         if keys is None and source is None and match_type is None:
             raise ValueError("a deletion needs keys, a source or a match type")
-        if source is not None and source not in _SOURCES:
+        if source is not None and source not in checks.SOURCES:
             raise ValueError(f"unknown source: {source!r}")
-        if match_type is not None and match_type not in _MATCH_TYPES:
+        if match_type is not None and match_type not in checks.MATCH_TYPES:
             raise ValueError(f"unknown match type: {match_type!r}")
         if keys is not None and not keys:
             return []
@@ -192,9 +190,9 @@ _DELETE = tables.HistoryAction.DELETE.value
 
 
 def _check(record: MappingRecord) -> None:
-    if record.match_type not in _MATCH_TYPES:
+    if record.match_type not in checks.MATCH_TYPES:
         raise ValueError(f"unknown match_type {record.match_type!r}")
-    if record.source not in _SOURCES:
+    if record.source not in checks.SOURCES:
         raise ValueError(f"unknown source {record.source!r}")
     if not record.alias_name.strip() or not record.canonical_id.strip():
         raise ValueError("a mapping needs an alias and an id")
