@@ -5,7 +5,11 @@ Scenarios:
   * drain at 200 ms latency with 32 concurrent lookups: not-found names, one HTTP call each,
     so the bound is 32 / 0.2 s = 160 requests/s; three runs, the median is reported;
   * three workers sharing the database rate limit: the largest number of calls the server
-    saw in any window, against the limit.
+    saw in any window, against the limit;
+  * at the limit: a backlog of findable names three times the limit, drained through the
+    database-shared limiter — the drain rate in steady state (resolved ids per window,
+    against the limit: the target is 95 % of it at one call per id) and the EQC calls the
+    server saw per resolved id.
 
 The two throughput scenarios talk to the EQC server in a child process (the
 ``wdh-enrich eqc-server`` entry point, ``run_server``), so the figures measure the worker:
@@ -15,7 +19,8 @@ the server in process; it measures the limit, not speed. Each drain also reports
 worker's CPU time per request (the process's, so lookups, outcome writes and caching):
 on a shared machine it is the steadier figure when the load average moves the rates.
 
-Run: .venv/bin/python benchmarks/bench_worker.py  (WDH_TEST_DATABASE_URL or the default URL)
+Run: .venv/bin/python benchmarks/bench_worker.py [--only at_limit]
+(WDH_TEST_DATABASE_URL or the default URL)
 """
 
 from __future__ import annotations
@@ -167,8 +172,54 @@ def shared_limit(engine: sa.Engine, eqc: Any, limit: int, window_s: float) -> di
     }
 
 
+def at_limit(
+    engine: sa.Engine, eqc: Any, limit: int, window_s: float, backlog: int
+) -> dict[str, Any]:
+    """Drain ``backlog`` findable names at ``limit`` calls per ``window_s`` (shared limiter).
+
+    The first window's burst is free (the window starts empty), so the steady rate counts
+    the ids resolved after it over the time from that burst's last call to the very last
+    call: like positions in consecutive windows, whatever the shape of a burst.
+    """
+    names = [c.full_name for c in eqc.registry.companies[:backlog]]
+    reset_queue(engine, names)
+    before = len(eqc.calls)
+    limiter = DatabaseRateLimiter(engine, limit, window_s)
+    with EqcClient(eqc.base_url, eqc.token, rate_limiter=limiter) as finder:
+        started = time.perf_counter()
+        stats = process_enrichment_queue(engine, finder, batch_size=50, concurrency=4)
+        elapsed = time.perf_counter() - started
+    records = eqc.calls.records()[before:]
+    moments = sorted(r.monotonic for r in records)
+    span = moments[-1] - moments[limit - 1] if len(moments) > limit else 0.0
+    resolved = stats.resolved
+    steady = (resolved - limit) * window_s / span if span > 0 else float("nan")
+    return {
+        "limit": limit,
+        "window_s": window_s,
+        "backlog": backlog,
+        "resolved": resolved,
+        "eqc_calls": len(records),
+        "eqc_calls_per_resolved_id": round(len(records) / resolved, 3) if resolved else None,
+        "elapsed_s": round(elapsed, 2),
+        "ids_per_window_steady": round(steady, 1),
+        "share_of_limit": round(steady / limit, 3),
+        "max_calls_in_any_window": max_in_window(records, window_s),
+    }
+
+
 def main() -> None:
     results: dict[str, Any] = {}
+    only = sys.argv[2] if len(sys.argv) > 2 and sys.argv[1] == "--only" else None
+    if only == "at_limit":
+        with scratch_database(PG_URL, "worker") as url, running_eqc_server() as eqc:
+            engine = create_engine(url)
+            try:
+                res = at_limit(engine, eqc, limit=100, window_s=10.0, backlog=300)
+            finally:
+                engine.dispose()
+        print(f"at the limit (100 calls / 10 s, backlog 300 findable names): {res}")
+        return
     with scratch_database(PG_URL, "worker") as url:
         engine = create_engine(url)
         try:
@@ -205,6 +256,12 @@ def main() -> None:
                     engine, in_process, limit=20, window_s=1.0
                 )
             print(f"shared rate limit: {results['shared_rate_limit']}")
+
+            with running_eqc_server() as in_process:
+                results["at_limit"] = at_limit(
+                    engine, in_process, limit=100, window_s=10.0, backlog=300
+                )
+            print(f"at the limit (100 calls / 10 s, backlog 300): {results['at_limit']}")
         finally:
             engine.dispose()
     results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

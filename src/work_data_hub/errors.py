@@ -9,7 +9,8 @@ Every error the project raises on purpose derives from :class:`WdhError`, so ent
     ├── StorageError         the database failed (foreign driver errors are wrapped here)
     └── EqcError             the EQC registry failed
         ├── EqcAuthError     token missing, rejected or expired: stop using EQC for the run
-        └── EqcTransientError timeouts, 429 and 5xx after retries: worth trying again later
+        ├── EqcTransientError timeouts, 429 and 5xx after retries: worth trying again later
+        └── EqcRateLimitWait no rate-limit slot within the wait allowed: nothing was sent
 
 A class docstring doubles as the default message. Messages name variables, columns,
 files and counts — never company names, temporary ids, tokens, salts or passwords.
@@ -22,6 +23,7 @@ __all__ = [
     "ConfigError",
     "EqcAuthError",
     "EqcError",
+    "EqcRateLimitWait",
     "EqcTransientError",
     "InputError",
     "StorageError",
@@ -77,3 +79,9 @@ class EqcAuthError(EqcError):
 
 class EqcTransientError(EqcError):
     """The EQC registry is temporarily unavailable."""
+
+
+# Waiting is not failing: callers never spend an attempt, a budget unit or an error count
+# on it (spec section 3).
+class EqcRateLimitWait(EqcError):
+    """No EQC rate-limit slot came free within the wait allowed; nothing was sent."""

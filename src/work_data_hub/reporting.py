@@ -78,6 +78,9 @@ def merge_statistics(total: dict[str, Any], part: ResolutionStatistics) -> dict[
     for key, value in part.to_dict().items():
         if key == "budget_remaining":
             total[key] = value
+        elif isinstance(value, list):
+            bucket_list = total.setdefault(key, [])
+            bucket_list.extend(item for item in value if item not in bucket_list)
         elif isinstance(value, dict):
             bucket = total.setdefault(key, {})
             for sub, number in value.items():

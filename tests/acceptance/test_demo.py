@@ -22,8 +22,10 @@ def test_demo_resolves_works_the_queue_and_remaps(cli: Cli) -> None:
     assert before["temp_ids"] == 0
     assert resolved["no_id"] == 0
     assert data["first_run"]["statistics"]["budget_consumed"] == 10
-    assert data["worker"]["resolved"] > 0
-    assert data["worker"]["not_found"] > 0
+    worker = data["worker"]
+    # Names whose mapping was learned after they were queued are closed without a call.
+    assert worker["resolved"] + worker["cached"] > 0
+    assert worker["done"] == worker["claimed"]
     assert remapped["temp_ids"] < resolved["temp_ids"]
     assert next_run["real_ids"] >= remapped["real_ids"]
     # Only names EQC did not know are queued again by the next run.

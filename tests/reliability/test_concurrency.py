@@ -83,7 +83,7 @@ def test_concurrent_resolvers_leave_exactly_one_open_request_per_name(
 class _HalfFinder:
     """Finds names with an even number; the rest do not exist."""
 
-    def find_company(self, name: str) -> CompanyInfo | None:
+    def search_company(self, name: str, *, wait_s: float | None = None) -> CompanyInfo | None:
         digits = int("".join(ch for ch in name if ch.isdigit()))
         if digits % 2:
             return None

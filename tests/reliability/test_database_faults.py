@@ -71,7 +71,7 @@ class _Finder:
         self.before: Any = None
         self._lock = threading.Lock()
 
-    def find_company(self, name: str) -> CompanyInfo | None:
+    def search_company(self, name: str, *, wait_s: float | None = None) -> CompanyInfo | None:
         with self._lock:
             self.calls += 1
             call = self.calls

@@ -8,7 +8,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 __all__ = [
@@ -19,6 +26,7 @@ __all__ = [
     "print_table",
     "progress",
     "warn",
+    "work_progress",
 ]
 
 out_console = Console(soft_wrap=True)
@@ -73,6 +81,26 @@ def progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
         err_console.print(f"{label}: {done}{of} rows", markup=False, highlight=False)
 
     yield advance
+
+
+@contextmanager
+def work_progress(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    """Yields ``update(done)``: a rich bar with an ETA on a terminal, nothing otherwise
+    (a worker's log lines already tell a pipe what happened)."""
+    if not err_console.is_terminal:
+        yield lambda _done: None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.update(task, completed=min(done, total))
 
 
 def info(message: str) -> None:

@@ -26,6 +26,7 @@ from work_data_hub.infrastructure.db import engine as db_engine
 from work_data_hub.infrastructure.db import migrate
 from work_data_hub.infrastructure.enrichment import normalizer, temp_ids
 from work_data_hub.infrastructure.enrichment.queue import admin as queue_admin
+from work_data_hub.infrastructure.enrichment.queue import details as details_pass
 from work_data_hub.infrastructure.enrichment.queue import worker
 from work_data_hub.io import frames
 from work_data_hub.settings import Settings
@@ -204,6 +205,8 @@ def _run_steps(
             provider_factory=_eqc.provider_factory(client),
         )
         stats = worker.process_enrichment_queue(engine, client, concurrency=concurrency)
+        # Spare capacity: the found companies' details teach their former names.
+        details_pass.fetch_details(engine, client)
     _pipeline.remap_file(engine, frames.open_source(resolved_path), remapped_path)
     # Next month's file: the same customers, now found in the mapping cache.
     second_path = _pipeline.default_output_path(sample_path, "next_run")

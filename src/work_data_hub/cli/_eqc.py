@@ -40,7 +40,7 @@ def provider_factory(client: EqcClient) -> ProviderFactory:
         repository: CompanyMappingRepository | None, budget: int
     ) -> EqcProviderProtocol | None:
         provider: EqcProviderProtocol = EqcProvider(
-            client, budget=budget, mapping_repository=repository
+            client, budget=budget, mapping_repository=repository, commit_cache_writes=True
         )
         return provider
 

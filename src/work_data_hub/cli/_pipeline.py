@@ -216,6 +216,8 @@ def resolve_file(
     tally = reporting.UnknownTally(seen_at=started)
     remaining = strategy.sync_lookup_budget
     eqc_usable = provider_factory is not None and remaining > 0
+    # The sync tier's waits for rate-limit slots are bounded for the whole run.
+    waits_end: float | None = None
     total_started = time.perf_counter()
     offline_chunks = 0
     unknown_file = atomic.AtomicFile(unknown_path)
@@ -236,16 +238,22 @@ def resolve_file(
                     provider = None
                     if eqc_usable and remaining > 0 and provider_factory is not None:
                         provider = provider_factory(repository, remaining)
+                        if waits_end is None:
+                            waits_end = time.monotonic() + strategy.sync_wait_s
                     resolver = CompanyIdResolver(
                         yaml_overrides=overrides,
                         mapping_repository=repository,
                         eqc_provider=provider,
                         salt=salt,
+                        before_eqc=conn.commit if conn is not None else None,
                     )
                     chunk_strategy = dataclasses.replace(
                         strategy,
                         sync_lookup_budget=remaining if provider is not None else 0,
                         use_enrichment_service=provider is not None,
+                        sync_wait_s=strategy.sync_wait_s
+                        if waits_end is None
+                        else max(0.0, waits_end - time.monotonic()),
                     )
                     result = resolver.resolve_batch(chunk, chunk_strategy)
                 report.add_time("resolve", clock.ms_since(mark, None))
@@ -255,7 +263,7 @@ def resolve_file(
                     _count_database_unreachable(stats, strategy)
                 if provider is not None:
                     remaining = max(0, remaining - stats.budget_consumed)
-                    eqc_usable = provider.is_available
+                    eqc_usable = provider.is_available and not provider.rate_limited
                 stats.budget_remaining = remaining
                 reporting.merge_statistics(report.statistics, stats)
                 mark = time.perf_counter()
@@ -331,7 +339,9 @@ def _add_warnings(
             "got temporary ids without the mapping cache and nothing was queued; "
             "run resolve again once the database is back"
         )
-    if strategy.sync_lookup_budget > 0 and not eqc_usable and remaining > 0:
+    sync_warnings = list(report.statistics.get("warnings", []))
+    report.warnings.extend(sync_warnings)
+    if strategy.sync_lookup_budget > 0 and not eqc_usable and remaining > 0 and not sync_warnings:
         report.warnings.append("EQC became unavailable during the run; the rest got temporary ids")
     conflicts = int(report.statistics.get("plan_name_conflicts", 0))
     if conflicts:
@@ -356,18 +366,30 @@ def _add_warnings(
 
 @contextmanager
 def _chunk_transaction(engine: sa.Engine | None) -> Iterator[sa.Connection | None]:
-    """The chunk's transaction, or ``None`` when there is no database to reach."""
+    """The chunk's connection, or ``None`` when there is no database to reach (no connection,
+    or no transaction: a ``BEGIN`` refused, e.g. a locked SQLite file).
+
+    The connection commits as it goes: the resolver commits its reads before the EQC tier
+    (``before_eqc``), the provider each cache write, and this block the rest at
+    the end — so no network call waits inside a write transaction.
+    """
     if engine is None:
         yield None
         return
     try:
         conn = engine.connect()
+        conn.exec_driver_sql("SELECT 1")  # opens the transaction: BEGIN may fail too
     except sa.exc.DBAPIError as exc:
         log.warning("cli.database_unreachable", error_type=driver_error_type(exc))
         yield None
         return
-    with conn, conn.begin():
-        yield conn
+    with conn:
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
 
 
 def _count_database_unreachable(stats: Any, strategy: ResolutionStrategy) -> None:

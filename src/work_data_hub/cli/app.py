@@ -30,6 +30,28 @@ class _HandledGroup(TyperGroup):
                 raise
             err_console.print(f"error: {exc}", style="red", markup=False, highlight=False)
             ctx.exit(1)
+        except Exception as exc:
+            message = _database_message(exc)
+            if message is None or ctx.meta.get("wdh.debug"):
+                raise
+            # A driver error that escaped a repository: still one line, and no data.
+            err_console.print(f"error: {message}", style="red", markup=False, highlight=False)
+            ctx.exit(1)
+
+
+def _database_message(exc: Exception) -> str | None:
+    """A one-line account of a driver error that names no data (driver messages can);
+    ``None`` for anything else. SQLAlchemy is looked up, not imported: a command that never
+    loaded it cannot have raised its errors."""
+    sa = sys.modules.get("sqlalchemy")
+    if sa is None or not isinstance(exc, sa.exc.DBAPIError):
+        return None
+    if "database is locked" in str(exc.orig):
+        return (
+            "the database is locked by another command (SQLite allows one writer); "
+            "try again when it has finished"
+        )
+    return f"the database operation failed ({type(exc.orig).__name__})"
 
 
 app = typer.Typer(

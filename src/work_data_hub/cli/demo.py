@@ -72,6 +72,7 @@ def demo(
     work = result.worker
     info(
         f"queue work: {work['claimed']} requests, {work['resolved']} found, "
+        f"{work['cached']} mapped since they were queued (no call), "
         f"{work['not_found']} not in the registry"
     )
     print_table(

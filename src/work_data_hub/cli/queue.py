@@ -11,7 +11,7 @@ import re
 
 import typer
 
-from work_data_hub.cli._console import info, print_json, print_table, warn
+from work_data_hub.cli._console import print_json, print_table
 from work_data_hub.cli._context import load_settings, open_engine
 from work_data_hub.cli._defaults import DEFAULT_BATCH_SIZE
 from work_data_hub.utils import clock
@@ -69,6 +69,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
 
 @app.command()
 def work(
+    *,
     once: bool = typer.Option(
         False, "--once", help="Drain what is ready now and exit (default: keep working)."
     ),
@@ -76,51 +77,61 @@ def work(
     max_requests: int | None = typer.Option(
         None, "--max-requests", min=1, help="Stop after this many claimed requests."
     ),
+    max_seconds: float | None = typer.Option(
+        None,
+        "--max-seconds",
+        min=0,
+        help="Stop after this long; requests not started are given back untouched.",
+    ),
     batch_size: int = typer.Option(
         DEFAULT_BATCH_SIZE, "--batch-size", min=1, max=500, help="Requests per claim."
     ),
+    details: bool = typer.Option(
+        False,
+        "--details",
+        help="Fetch company details (findDepart, findLabels) of found companies and exit.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the run's counts as JSON."),
 ) -> None:
-    """Look queued names up in EQC; Ctrl-C finishes in-flight lookups and exits cleanly."""
-    from work_data_hub.cli import _eqc
-    from work_data_hub.infrastructure.enrichment.queue import worker
+    """Look queued names up in EQC at the rate limit's pace; Ctrl-C finishes in-flight
+    lookups and exits cleanly. Waiting for the limit never spends an attempt."""
+    from work_data_hub.cli._queue_work import run_work
 
-    settings = load_settings()
-    with open_engine(settings) as engine:
-        client = _eqc.make_client(settings, "queue work", engine=engine)
-        with client:
-            if once or max_requests is not None:
-                stats = worker.process_enrichment_queue(
-                    engine,
-                    client,
-                    batch_size=batch_size,
-                    max_requests=max_requests,
-                    concurrency=concurrency,
-                )
-            else:
-                info("working the queue; Ctrl-C to stop")
-                stats = worker.run_worker(
-                    engine, client, batch_size=batch_size, concurrency=concurrency
-                )
-    if stats.auth_failed:
-        warn("EQC rejected the token: the run stopped and unprocessed requests were released")
-    data = stats.to_dict()
-    if as_json:
-        print_json(data)
-        return
-    shown = ["claimed", "resolved", "not_found", "retried", "failed", "released", "stop_reason"]
-    print_table("queue work", shown, [[data[k] for k in shown]])
+    run_work(
+        load_settings(),
+        once=once,
+        concurrency=concurrency,
+        max_requests=max_requests,
+        max_seconds=max_seconds,
+        batch_size=batch_size,
+        details=details,
+        as_json=as_json,
+    )
 
 
 @app.command("retry-failed")
-def retry_failed() -> None:
+def retry_failed(
+    include_not_found: bool = typer.Option(
+        False,
+        "--include-not-found",
+        help="Also search again the names EQC answered 'not found' within the memory window.",
+    ),
+) -> None:
     """Reopen failed requests with fresh attempts."""
     from work_data_hub.infrastructure.enrichment.queue import admin as queue_admin
 
     settings = load_settings()
+    now = clock.utcnow()
+    again = 0
     with open_engine(settings) as engine:
-        count = queue_admin.retry_failed_requests(engine, clock.utcnow())
+        count = queue_admin.retry_failed_requests(engine, now)
+        if include_not_found:
+            from work_data_hub.cli._queue_work import reopen_not_found
+
+            again = reopen_not_found(settings, engine, now)
     typer.echo(f"reopened {count} failed request(s)")
+    if include_not_found:
+        typer.echo(f"reopened {again} request(s) EQC had answered 'not found'")
 
 
 @app.command()

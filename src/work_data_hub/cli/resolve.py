@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from work_data_hub.cli._console import info, print_json, print_table, progress, warn
-from work_data_hub.cli._context import load_settings, open_engine, warn_if_dev_salt
+from work_data_hub.cli._context import load_settings, open_engine, require_eqc, warn_if_dev_salt
 from work_data_hub.cli._defaults import DEFAULT_CHUNK_ROWS, DEFAULT_MAX_NAME_LENGTH
 from work_data_hub.errors import InputError, StorageError
 
@@ -60,8 +60,18 @@ def resolve(
     ] = DEFAULT_MAX_NAME_LENGTH,
     sync_budget: Annotated[
         int,
-        typer.Option("--sync-budget", min=0, help="EQC lookups allowed (needs WDH_EQC_TOKEN)."),
+        typer.Option(
+            "--sync-budget", min=0, help="EQC lookups that may reach EQC (needs WDH_EQC_TOKEN)."
+        ),
     ] = 0,
+    sync_wait: Annotated[
+        float,
+        typer.Option(
+            "--sync-wait",
+            min=0,
+            help="Seconds the EQC lookups may wait for rate-limit slots, for the whole run.",
+        ),
+    ] = 30.0,
     no_queue: Annotated[
         bool, typer.Option("--no-queue", help="Do not enqueue unknown names.")
     ] = False,
@@ -98,7 +108,8 @@ def resolve(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--column-map") from None
     settings = load_settings()
-    client = _eqc.make_client(settings, "--sync-budget") if sync_budget > 0 else None
+    if sync_budget > 0:
+        require_eqc(settings, "--sync-budget")
     warn_if_dev_salt(settings)
     if all_sheets and sheet is not None:
         raise typer.BadParameter("give --sheet or --all-sheets, not both", param_hint="--sheet")
@@ -131,19 +142,24 @@ def resolve(
             f"{input_path.name} sheet {other!r}",
             replace=replace_output_column,
         )
+    strategy.sync_wait_s = sync_wait
     output_path = output or _pipeline.default_output_path(input_path)
     try:
         overrides = load_company_id_overrides(settings.mappings_dir)
     except ValueError as exc:  # a bad override file (names the file): one error line
         raise InputError(str(exc)) from exc
     with contextlib.ExitStack() as stack:
-        if client is not None:
-            stack.enter_context(client)
         engine: sa.Engine | None = None
         try:
             engine = stack.enter_context(open_engine(settings))
         except StorageError as exc:  # never block a pipeline: resolve without the database
             warn(f"{exc}; resolving without it: unknown names get temporary ids, none is queued")
+        # The same database-shared rate limit as the workers (in process without a database).
+        client = (
+            stack.enter_context(_eqc.make_client(settings, "--sync-budget", engine=engine))
+            if sync_budget > 0
+            else None
+        )
         advance = stack.enter_context(progress(f"resolving {input_path.name}", source.total_rows))
         done = _pipeline.resolve_file(
             engine,

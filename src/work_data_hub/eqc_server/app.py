@@ -8,7 +8,8 @@ Answers follow the EQC contract (spec section 3):
 * ``GET /kg-api-hfd/api/search/?key=…`` → ``{"list": [{companyId, companyFullName,
   unite_code, type}], "total": n}`` (``[]`` when nothing matches);
 * ``GET /kg-api-hfd/api/search/findDepart?targetId=…`` → ``{"businessInfodto": {…}}``
-  with ``former_names`` as a list, or 404 ``{"error": "NotFound"}``;
+  with the real registry's fields (``company_former_name`` one comma-separated string,
+  ``registerCaptial`` …), or 404 ``{"error": "NotFound"}``;
 * ``GET /kg-api-hfd/api/search/findLabels?targetId=…`` → ``{"labels": [{type, name}]}``;
 * a missing or wrong ``token`` header → 401 ``{"error": "Unauthorized"}``; after the
   token-expiry switch's N calls → 200 ``{"error": "TokenExpired"}``.
@@ -157,12 +158,14 @@ class EqcApp:
         faults: FaultSwitches | None = None,
         calls: CallLog | None = None,
         wall_clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.registry = registry
         self._token = token
         self.faults = faults if faults is not None else FaultSwitches()
         self.calls = calls if calls is not None else CallLog()
         self._wall_clock = wall_clock
+        self._clock = clock
 
     def __repr__(self) -> str:
         return f"EqcApp(companies={len(self.registry)})"
@@ -181,7 +184,7 @@ class EqcApp:
                 target_id=target_id,
                 status=answer.status,
                 timestamp=self._wall_clock(),
-                monotonic=time.monotonic(),
+                monotonic=self._clock(),
                 fault=fault,
             )
         )
@@ -254,18 +257,20 @@ def _search_row(company: Company, match_type: str) -> dict[str, Any]:
 
 
 def _detail(company: Company) -> dict[str, Any]:
+    # The real registry's field names (spec section 3), "registerCaptial" spelling included.
     return {
         "companyId": company.company_id,
         "companyFullName": company.full_name,
         "unite_code": company.unite_code,
+        "company_former_name": ",".join(company.former_names),
         "legal_person_name": company.legal_person,
-        "registered_capital": company.registered_capital,
-        "reg_status": company.status,
-        "establish_date": company.established,
+        "registerCaptial": company.registered_capital,
+        "registered_date": company.established,
+        "registered_status": company.status,
+        "province": company.region,
+        "organization_code": company.unite_code[8:17] if len(company.unite_code) == 18 else "",
+        "company_en_name": "",
         "industry": company.industry,
-        "region": company.region,
-        "former_names": list(company.former_names),
-        "branches": list(company.branch_names),
     }
 
 

@@ -13,6 +13,7 @@ import contextlib
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -128,11 +129,12 @@ class EqcServer:
         calls: CallLog | None = None,
         registry_size: int = DEFAULT_REGISTRY_SIZE,
         seed: int = DEFAULT_SEED,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not token:
             raise ValueError("the EQC server needs a token")
         self.registry = registry if registry is not None else build_registry(registry_size, seed)
-        self.app = EqcApp(self.registry, token, faults=faults, calls=calls)
+        self.app = EqcApp(self.registry, token, faults=faults, calls=calls, clock=clock)
         self._http = _HttpServer((host, port), self.app)
         self._thread: threading.Thread | None = None
         self._serving = threading.Event()

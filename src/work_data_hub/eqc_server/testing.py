@@ -14,7 +14,8 @@ switches (see :class:`FaultSwitches`).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,9 +47,14 @@ def running_eqc_server(
     registry_size: int = DEFAULT_REGISTRY_SIZE,
     seed: int = DEFAULT_SEED,
     fault_seed: int = 0,
+    clock: Callable[[], float] = time.monotonic,
     **switches: Any,
 ) -> Iterator[EqcServerHandle]:
-    """Run the local EQC server on 127.0.0.1:<free port> for the duration of the block."""
+    """Run the local EQC server on 127.0.0.1:<free port> for the duration of the block.
+
+    ``clock`` stamps the call log (``CallRecord.monotonic``): a test that drives its
+    client with a controlled clock passes the same one, so windows in the log are the
+    windows the rate limiter saw."""
     faults = FaultSwitches(seed=fault_seed, **switches)
     token = token or f"tok-{secrets.token_hex(12)}"
     server = EqcServer(
@@ -60,6 +66,7 @@ def running_eqc_server(
         calls=CallLog(),
         registry_size=registry_size,
         seed=seed,
+        clock=clock,
     )
     server.start()
     try:

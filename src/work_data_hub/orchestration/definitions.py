@@ -23,8 +23,9 @@ from dagster import (
 )
 from pydantic import Field
 
+from work_data_hub.infrastructure.enrichment.queue import pacing, worker
 from work_data_hub.infrastructure.enrichment.queue import repository as queue_repository
-from work_data_hub.infrastructure.enrichment.queue import worker
+from work_data_hub.infrastructure.eqc.rate_limit import DatabaseRateLimiter
 from work_data_hub.orchestration.resources import DatabaseResource, EqcResource, load_settings
 from work_data_hub.utils import clock
 
@@ -65,12 +66,21 @@ def drain_enrichment_queue(
     engine = database.create_engine()
     try:
         with eqc.create_client(engine) as client:
+            limiter = client.rate_limiter
+            starts = (
+                pacing.starts_per_lease(
+                    limiter.max_requests, limiter.window_s, worker.DEFAULT_LEASE
+                )
+                if isinstance(limiter, DatabaseRateLimiter)
+                else None
+            )
             stats = worker.process_enrichment_queue(
                 engine,
                 client,
                 batch_size=config.batch_size,
                 max_requests=config.max_requests,
                 concurrency=config.concurrency,
+                pacing=pacing.WorkerPacing(max_starts_per_lease=starts),
             )
     finally:
         engine.dispose()

@@ -58,7 +58,10 @@ class RegistryProvider:
     def is_available(self) -> bool:
         return self.remaining_budget > 0
 
-    def lookup(self, name: str) -> CompanyInfo | None:
+    rate_limited = False
+    unreachable = False
+
+    def lookup(self, name: str, *, wait_s: float | None = None) -> CompanyInfo | None:
         self.calls.append(name)
         found = self.registry.get(name)
         return None if found is None else CompanyInfo(company_id=found, official_name=name)

@@ -40,7 +40,7 @@ class FakeFinder:
         self.before: Callable[[str], None] | None = None
         self._lock = threading.Lock()
 
-    def find_company(self, name: str) -> CompanyInfo | None:
+    def search_company(self, name: str, *, wait_s: float | None = None) -> CompanyInfo | None:
         with self._lock:
             self.calls.append(name)
         if self.before is not None:

@@ -6,6 +6,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -141,7 +142,10 @@ class FakeProvider:
     def is_available(self) -> bool:
         return not self.disabled and self.remaining_budget > 0
 
-    def lookup(self, name: str) -> CompanyInfo | None:
+    rate_limited = False
+    unreachable = False
+
+    def lookup(self, name: str, *, wait_s: float | None = None) -> CompanyInfo | None:
         if self.raise_after is not None and len(self.calls) >= self.raise_after:
             raise RuntimeError("provider broke its contract")
         self.calls.append(name)
@@ -396,9 +400,9 @@ def test_eqc_stops_when_the_provider_becomes_unavailable() -> None:
     provider = FakeProvider({}, budget=5)
     original = provider.lookup
 
-    def lookup_then_expire(name: str) -> CompanyInfo | None:
+    def lookup_then_expire(name: str, **kw: Any) -> CompanyInfo | None:
         provider.disabled = True  # e.g. the token expired
-        return original(name)
+        return original(name, **kw)
 
     provider.lookup = lookup_then_expire  # type: ignore[method-assign]
     _, stats = resolve(frame(name=["甲", "乙"]), provider=provider, strategy=eqc_strategy(5))

@@ -58,9 +58,12 @@ def test_detail_answers_business_info_with_former_names() -> None:
     company = next(c for c in REGISTRY.companies if c.former_names)
     answer = _app().handle(f"{DETAIL_PATH}?targetId={company.company_id}", GOOD)
     info = answer.body["businessInfodto"]
-    assert info["former_names"] == list(company.former_names)
+    # The real registry's field names: one comma-separated string of former names.
+    assert info["company_former_name"].split(",") == list(company.former_names)
     assert info["unite_code"] == company.unite_code
     assert info["legal_person_name"] == company.legal_person
+    assert info["registerCaptial"] == company.registered_capital
+    assert {"registered_date", "registered_status", "province", "organization_code"} <= set(info)
 
 
 def test_detail_of_an_unknown_id_is_404() -> None:

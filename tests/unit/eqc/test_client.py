@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from work_data_hub.errors import EqcAuthError, EqcError, EqcTransientError
+from work_data_hub.errors import EqcAuthError, EqcError, EqcRateLimitWait, EqcTransientError
 from work_data_hub.infrastructure.eqc.client import (
     DETAIL_PATH,
     LABELS_PATH,
@@ -40,12 +40,18 @@ class FakeTime:
 
 
 class Unlimited:
-    def __init__(self, grant: bool = True) -> None:
+    def __init__(self, grant: bool = True, waits: float = 0.0, clock: Any = None) -> None:
         self.grant = grant
         self.calls = 0
+        self.timeouts: list[float | None] = []
+        self.waits = waits
+        self.clock = clock
 
     def acquire(self, timeout: float | None = None) -> bool:
         self.calls += 1
+        self.timeouts.append(timeout)
+        if self.clock is not None:
+            self.clock.sleep(self.waits)
         return self.grant
 
 
@@ -203,12 +209,36 @@ def test_deadline_stops_retries_before_attempts_run_out() -> None:
     assert sum(fake.sleeps) < 2.5
 
 
-def test_no_rate_limit_slot_before_the_deadline_is_transient() -> None:
+def test_no_rate_limit_slot_within_the_wait_raises_rate_limit_wait_and_sends_nothing() -> None:
     handler, seen = _sequence(httpx.Response(200, json={"list": []}))
-    with pytest.raises(EqcTransientError) as caught:
-        _client(handler, limiter=Unlimited(grant=False)).search(NAME)
-    assert "RateLimitWait" in str(caught.value)
+    limiter = Unlimited(grant=False)
+    with pytest.raises(EqcRateLimitWait):
+        _client(handler, limiter=limiter).search(NAME, wait_s=2.5)
+    assert limiter.timeouts == [2.5]
     assert seen == []
+
+
+def test_rate_limit_wait_is_not_a_transient_failure() -> None:
+    assert not issubclass(EqcRateLimitWait, EqcTransientError)
+
+
+def test_waiting_for_a_slot_does_not_use_up_the_deadline() -> None:
+    # 45 s of waiting per slot against a 30 s deadline: the request is still sent.
+    fake = FakeTime()
+    limiter = Unlimited(waits=45.0, clock=fake)
+    handler, seen = _sequence(httpx.Response(200, json={"list": []}))
+    client = EqcClient(
+        "http://eqc.test",
+        "tok",
+        config=EqcClientConfig(deadline_s=30.0),
+        rate_limiter=limiter,
+        transport=httpx.MockTransport(handler),
+        clock=fake.clock,
+        sleep=fake.sleep,
+    )
+    assert client.search(NAME) == []
+    assert len(seen) == 1
+    assert limiter.timeouts == [None]  # the default: wait as long as needed
 
 
 def test_every_attempt_takes_a_rate_limit_slot() -> None:

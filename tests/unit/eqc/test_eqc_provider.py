@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from work_data_hub.errors import EqcAuthError, EqcTransientError
+from work_data_hub.errors import EqcAuthError, EqcRateLimitWait, EqcTransientError
 from work_data_hub.infrastructure.enrichment.resolve.eqc_provider import (
     EqcProvider,
 )
@@ -20,7 +20,7 @@ class ScriptedClient:
         self.outcomes = list(outcomes)
         self.calls = 0
 
-    def find_company(self, name: str) -> CompanyInfo | None:
+    def find_company(self, name: str, *, wait_s: float | None = None) -> CompanyInfo | None:
         self.calls += 1
         outcome = self.outcomes.pop(0) if len(self.outcomes) > 1 else self.outcomes[0]
         if isinstance(outcome, BaseException):
@@ -95,6 +95,8 @@ def test_statistics_carry_every_counter() -> None:
         "cached": 0,
         "cache_errors": 0,
         "disabled": False,
+        "rate_waits": 0,
+        "unreachable": False,
     }
 
 
@@ -114,3 +116,31 @@ def test_an_answer_with_a_bad_id_is_no_hit_and_counted() -> None:
     provider = EqcProvider(ScriptedClient(bad), budget=1)
     assert provider.lookup("甲公司") is None
     assert (provider.hits, provider.invalid_ids) == (0, 1)
+
+
+def test_a_wait_for_the_rate_limit_spends_no_budget_and_no_error() -> None:
+    client = ScriptedClient(EqcRateLimitWait(), INFO)
+    provider = EqcProvider(client, budget=2)
+    assert provider.lookup("a", wait_s=0.0) is None
+    assert provider.rate_limited
+    assert (provider.consumed, provider.errors, provider.rate_waits) == (0, 0, 1)
+    assert provider.lookup("a") == INFO
+    assert not provider.rate_limited
+    assert provider.consumed == 1
+
+
+def test_an_unreachable_eqc_switches_the_provider_off_after_one_lookup() -> None:
+    client = ScriptedClient(EqcTransientError(status_code=None), INFO)
+    provider = EqcProvider(client, budget=5)
+    assert provider.lookup("a") is None
+    assert provider.unreachable
+    assert not provider.is_available
+    assert provider.lookup("b") is None
+    assert client.calls == 1
+
+
+def test_an_eqc_5xx_does_not_count_as_unreachable() -> None:
+    provider = EqcProvider(ScriptedClient(EqcTransientError(status_code=503)), budget=5)
+    provider.lookup("a")
+    assert not provider.unreachable
+    assert provider.is_available

@@ -147,3 +147,35 @@ def test_candidates_round_trip_through_json_and_skip_junk() -> None:
     junk = [{"company_id": "2"}, "x", {"company_id": "3", "full_name": "丙", "confidence": True}]
     assert parsing.candidates_from_json(stored + junk) == parsing.search_candidates(hits)
     assert parsing.candidates_from_json({"not": "a list"}) == ()
+
+
+@pytest.mark.parametrize("separator", [",", "，", "、", ";"])
+def test_company_former_name_is_one_string_split_on_each_separator(separator: str) -> None:
+    detail = {"company_former_name": f"甲旧名有限公司{separator} 乙旧名有限公司 "}
+    assert parsing.former_names(detail) == ("甲旧名有限公司", "乙旧名有限公司")
+
+
+def test_company_details_read_the_registry_field_names() -> None:
+    detail = {
+        "companyFullName": "新名有限公司",
+        "company_former_name": "旧名有限公司,新名有限公司",
+        "legal_person_name": "张三",
+        "registerCaptial": "80000.00万元",
+        "registered_date": "2001-02-03",
+        "registered_status": "存续",
+        "province": "上海",
+        "organization_code": "12345678X",
+        "company_en_name": " ",
+        "unite_code": "91310000123456789X",
+    }
+    details = parsing.company_details("42", detail)
+    assert details.former_names == ("旧名有限公司",)  # the current name is not a former one
+    assert details.registered_capital == "80000.00万元"
+    assert details.legal_person_name == "张三"
+    assert details.province == "上海"
+    assert details.company_en_name is None
+    assert details.unified_credit_code == "91310000123456789X"
+
+
+def test_company_details_of_a_non_mapping_carry_only_the_id() -> None:
+    assert parsing.company_details("42", ["x"]).official_name is None

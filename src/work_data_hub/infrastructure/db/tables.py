@@ -279,3 +279,24 @@ eqc_rate_slots = sa.Table(
     sa.Index(None, "bucket", "granted_at"),
 )
 __all__ += ["eqc_rate_slots"]
+
+#: What EQC's detail and label answers said about a company, fetched with spare capacity
+#: after a search settled its request: the detail fields of spec section 3, the labels, and
+#: the raw JSON of each answer (``company_master`` keeps the name, code and former names).
+eqc_company_details = sa.Table(
+    "eqc_company_details",
+    metadata,
+    sa.Column("company_id", sa.String(64), primary_key=True),
+    sa.Column("legal_person_name", sa.Text(), nullable=True),
+    sa.Column("registered_capital", sa.Text(), nullable=True),
+    sa.Column("registered_date", sa.String(32), nullable=True),
+    sa.Column("registered_status", sa.Text(), nullable=True),
+    sa.Column("province", sa.Text(), nullable=True),
+    sa.Column("organization_code", sa.String(32), nullable=True),
+    sa.Column("company_en_name", sa.Text(), nullable=True),
+    sa.Column("labels", sa.JSON(), nullable=True),
+    sa.Column("detail_json", sa.JSON(), nullable=True),
+    sa.Column("labels_json", sa.JSON(), nullable=True),
+    sa.Column("fetched_at", UtcDateTime(), nullable=False),
+)
+__all__ += ["eqc_company_details"]

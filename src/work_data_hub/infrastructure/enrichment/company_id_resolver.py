@@ -20,7 +20,7 @@ caller's transaction. Logs carry counts only — never names, keys or ids.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
@@ -107,6 +107,10 @@ class CompanyIdResolver:
     ``eqc_provider`` the EQC tier is. A collaborator that does not provide its protocol
     (say, a dict of overrides passed positionally as the repository) is a ``TypeError``.
 
+    ``before_eqc`` is called once before the EQC tier: a caller whose connection commits as
+    it goes (the CLI) commits the reads and backflow there, so no network call runs inside
+    a database transaction — reads, then calls, then writes, each step short.
+
     The EQC tier runs when a provider is given and ``strategy.sync_lookup_budget > 0``
     (spec section 1); the run's budget is ``min(sync_lookup_budget,
     provider.remaining_budget)``. ``use_enrichment_service`` is kept for legacy callers
@@ -119,6 +123,8 @@ class CompanyIdResolver:
         mapping_repository: MappingRepositoryProtocol | None = None,
         eqc_provider: EqcProviderProtocol | None = None,
         salt: str | None = None,
+        *,
+        before_eqc: Callable[[], object] | None = None,
     ) -> None:
         _check_collaborator("mapping_repository", mapping_repository, MappingRepositoryProtocol)
         _check_collaborator("eqc_provider", eqc_provider, EqcProviderProtocol)
@@ -135,6 +141,7 @@ class CompanyIdResolver:
         self._repository = mapping_repository
         self._provider = eqc_provider
         self._salt = salt
+        self._before_eqc = before_eqc
 
     def resolve_batch(
         self, df: pd.DataFrame, strategy: ResolutionStrategy | None = None
@@ -160,6 +167,8 @@ class CompanyIdResolver:
         if strategy.company_id_column in df.columns:
             self._existing_tier(run)
         if self._provider is not None and strategy.sync_lookup_budget > 0:
+            if self._before_eqc is not None:
+                self._before_eqc()
             self._eqc_tier(run, self._provider)
         if strategy.generate_temp_ids:
             self._temp_tier(run)
@@ -298,18 +307,34 @@ class CompanyIdResolver:
             log_counts.update(candidates=len(candidates.records), **counts)
 
     def _eqc_tier(self, run: Run, provider: EqcProviderProtocol) -> None:
+        """Lookups within the budget, most frequent names first. Only lookups that reached
+        EQC spend budget; waits for rate-limit slots end at ``strategy.sync_wait_s`` after
+        the tier started, and names not looked up by then fall through (with a warning)."""
         found: dict[str, str] = {}
         confidence: dict[str, float] = {}
         consumed = 0
         budget = 0
         with self._tier(run, "eqc_sync") as log_counts:
             budget = max(0, min(run.strategy.sync_lookup_budget, provider.remaining_budget))
+            waits_end = time.monotonic() + max(0.0, run.strategy.sync_wait_s)
+            candidates = tiers.eqc_candidates(run.keys, run.open)
             try:
-                for name in tiers.eqc_candidates(run.keys, run.open):
+                for index, name in enumerate(candidates):
                     if consumed >= budget or not provider.is_available:
                         break
-                    consumed += 1  # spent whatever the outcome
-                    info = provider.lookup(name)
+                    wait_s = max(0.0, waits_end - time.monotonic())
+                    consumed += 1  # spent whatever the answer, once it reached EQC
+                    info = provider.lookup(name, wait_s=wait_s)
+                    if provider.rate_limited:  # nothing sent, nothing spent: stop waiting
+                        consumed -= 1
+                        left = min(len(candidates) - index, budget - consumed)
+                        run.stats.eqc_sync_not_looked_up = left
+                        run.stats.warnings.append(
+                            f"EQC sync: no rate-limit slot within {run.strategy.sync_wait_s:g} s; "
+                            f"{left} name(s) were not looked up and got temporary ids "
+                            f"(budget left unspent: {budget - consumed})"
+                        )
+                        break
                     if info is None:
                         continue
                     company_id = tiers.clean_company_id(info.company_id)
@@ -318,6 +343,12 @@ class CompanyIdResolver:
                         continue
                     found[name] = company_id
                     confidence[name] = float(info.confidence)
+                if provider.unreachable:
+                    run.stats.eqc_sync_unreachable = 1
+                    run.stats.warnings.append(
+                        "EQC sync: EQC could not be reached; the tier stopped after the first "
+                        "deadline and the remaining names got temporary ids"
+                    )
             finally:
                 # Hits found before a failure are still used.
                 hit = tiers.ids_for_names(run.keys, run.open, found)

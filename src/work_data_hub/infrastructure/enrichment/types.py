@@ -52,6 +52,8 @@ class ResolutionStrategy:
     gates nothing. ``enable_async_queue`` (story 6.5) enqueues names that got a temporary id.
     ``max_name_length``: a row whose name or key column holds a longer text gets no id and
     never reaches the database or EQC (counted in ``names_too_long``).
+    ``sync_wait_s`` bounds the EQC tier's waits for rate-limit slots, for the whole run:
+    names it could not look up in that time fall through to temporary ids and the queue.
     """
 
     plan_code_column: str = "计划代码"
@@ -71,6 +73,7 @@ class ResolutionStrategy:
     plan_type_column: str = "计划类型"
     #: Add per-row provenance columns (tier, mapping source, confidence) to the output.
     explain: bool = False
+    sync_wait_s: float = 30.0
 
 
 @dataclass
@@ -99,6 +102,9 @@ class ResolutionStatistics:
     async_queue_errors: int = 0
     excluded: int = 0
     names_too_long: int = 0
+    eqc_sync_not_looked_up: int = 0
+    eqc_sync_unreachable: int = 0
+    warnings: list[str] = field(default_factory=list)
     tier_errors: dict[str, int] = field(default_factory=dict)
     timings_ms: dict[str, float] = field(default_factory=dict)
     #: Rows given the one valid existing id other rows of their name carry.
@@ -250,4 +256,14 @@ class EqcProviderProtocol(Protocol):
     @property
     def remaining_budget(self) -> int: ...
 
-    def lookup(self, name: str) -> CompanyInfo | None: ...
+    @property
+    def rate_limited(self) -> bool:
+        """Whether the last lookup got no rate-limit slot in time (nothing sent, nothing spent)."""
+        ...
+
+    @property
+    def unreachable(self) -> bool:
+        """Whether EQC could not be reached (no answer by the deadline): the tier stops."""
+        ...
+
+    def lookup(self, name: str, *, wait_s: float | None = None) -> CompanyInfo | None: ...

@@ -2,7 +2,11 @@
 
 Every call runs under an overall deadline (one per public method; ``find_company``'s
 search and detail share one). Each attempt first takes a slot from the rate limiter,
-then sends ``GET`` with the ``token`` header:
+then sends ``GET`` with the ``token`` header. Waiting for a slot is not part of the
+deadline and is not a failure: it is bounded by ``wait_s`` (per call, default
+``EqcClientConfig.rate_wait_s``, ``None`` = as long as needed) and, when no slot comes
+free in time before anything was sent, raises :class:`EqcRateLimitWait` — no attempt,
+no warning, nothing sent.
 
 * 401, or a body ``{"error": "TokenExpired"}`` → :class:`EqcAuthError`, never retried;
 * 429 (honouring ``Retry-After``), 5xx, an unreadable body and transport errors
@@ -17,9 +21,7 @@ name, and the token is kept out of ``repr``, messages and logs.
 
 from __future__ import annotations
 
-import email.utils
 import logging
-import math
 import random
 import threading
 import time
@@ -29,8 +31,22 @@ from typing import Any
 
 import httpx
 
-from work_data_hub.errors import EqcAuthError, EqcError, EqcTransientError
+from work_data_hub.errors import EqcAuthError, EqcError, EqcRateLimitWait, EqcTransientError
 from work_data_hub.infrastructure.eqc import parsing
+from work_data_hub.infrastructure.eqc.config import (
+    DEFAULT_BACKOFF_BASE_S,
+    DEFAULT_BACKOFF_CAP_S,
+    DEFAULT_CONNECT_TIMEOUT_S,
+    DEFAULT_DEADLINE_S,
+    DEFAULT_JITTER,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_RATE_WAIT_S,
+    DEFAULT_READ_TIMEOUT_S,
+    EqcClientConfig,
+    backoff_delay,
+    parse_retry_after,
+)
 from work_data_hub.infrastructure.eqc.rate_limit import InProcessRateLimiter, RateLimiter
 from work_data_hub.infrastructure.eqc.types import CompanyInfo
 from work_data_hub.utils.logging import get_logger, mask_url_password, register_secret
@@ -43,6 +59,7 @@ __all__ = [
     "DEFAULT_JITTER",
     "DEFAULT_MAX_ATTEMPTS",
     "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_RATE_WAIT_S",
     "DEFAULT_READ_TIMEOUT_S",
     "DETAIL_PATH",
     "LABELS_PATH",
@@ -61,76 +78,28 @@ SEARCH_PATH = "/kg-api-hfd/api/search/"
 DETAIL_PATH = "/kg-api-hfd/api/search/findDepart"
 LABELS_PATH = "/kg-api-hfd/api/search/findLabels"
 
-DEFAULT_CONNECT_TIMEOUT_S = 5.0
-DEFAULT_READ_TIMEOUT_S = 15.0
-#: Overall budget of one lookup (all attempts, waits and both requests of find_company).
-DEFAULT_DEADLINE_S = 30.0
-DEFAULT_MAX_ATTEMPTS = 4
-DEFAULT_BACKOFF_BASE_S = 0.5
-DEFAULT_BACKOFF_CAP_S = 8.0
-#: Share of each backoff delay that is random (0 = none, 1 = "full jitter").
-DEFAULT_JITTER = 0.5
-#: Connections kept open to the registry; above a worker's usual concurrency so that
-#: concurrent lookups reuse connections instead of opening one per request.
-DEFAULT_MAX_CONNECTIONS = 64
-
 _TOKEN_HEADER = "token"  # noqa: S105 - a header name, not a secret
 _TOKEN_EXPIRED = "TokenExpired"  # noqa: S105 - an error code, not a secret
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class EqcClientConfig:
-    """Timeouts, deadline and retry schedule of :class:`EqcClient` (seconds)."""
-
-    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
-    read_timeout_s: float = DEFAULT_READ_TIMEOUT_S
-    deadline_s: float = DEFAULT_DEADLINE_S
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS
-    backoff_base_s: float = DEFAULT_BACKOFF_BASE_S
-    backoff_cap_s: float = DEFAULT_BACKOFF_CAP_S
-    jitter: float = DEFAULT_JITTER
-    max_connections: int = DEFAULT_MAX_CONNECTIONS
-
-    def __post_init__(self) -> None:
-        for name in ("connect_timeout_s", "read_timeout_s", "deadline_s"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive")
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        if self.backoff_base_s < 0 or self.backoff_cap_s < 0:
-            raise ValueError("backoff delays must not be negative")
-        if not 0.0 <= self.jitter <= 1.0:
-            raise ValueError("jitter must be between 0 and 1")
-        if self.max_connections < 1:
-            raise ValueError("max_connections must be at least 1")
+class _Unset:
+    """Marks an argument left out (``None`` is a meaningful ``wait_s``)."""
 
 
-def backoff_delay(attempt: int, config: EqcClientConfig, random_value: float) -> float:
-    """Delay before attempt ``attempt + 1``: base x 2^(attempt-1), capped, minus jitter.
-
-    ``random_value`` in [0, 1) removes up to ``jitter`` of the delay, so clients that
-    failed together do not retry together.
-    """
-    delay = min(config.backoff_cap_s, config.backoff_base_s * 2.0 ** max(0, attempt - 1))
-    return float(delay * (1.0 - config.jitter * random_value))
+_UNSET = _Unset()
 
 
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date); ``None`` if unusable."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            moment = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return None
-        seconds = moment.timestamp() - (time.time() if now is None else now)
-    if math.isnan(seconds) or math.isinf(seconds):
-        return None
-    return max(0.0, seconds)
+@dataclass(kw_only=True, slots=True)
+class _Deadline:
+    """When a call's attempts must end (moved on by rate-limit waits), and how much longer
+    it may wait for slots (``None``: as long as needed)."""
+
+    at: float
+    wait_s: float | None
+
+
+def _path_kind(path: str) -> str:
+    return {SEARCH_PATH: "search", DETAIL_PATH: "detail", LABELS_PATH: "labels"}.get(path, "other")
 
 
 class _Retryable(Exception):
@@ -223,68 +192,106 @@ class EqcClient:
 
     # -- public API ---------------------------------------------------------------------
 
-    def search(self, name: str) -> list[dict[str, Any]]:
+    def search(self, name: str, *, wait_s: float | _Unset | None = _UNSET) -> list[dict[str, Any]]:
         """Raw search hits for ``name`` (``[]`` when nothing matches)."""
-        return self._search(name, self._deadline())
+        return self._search(name, self._deadline(wait_s))
 
-    def detail(self, company_id: str) -> dict[str, Any] | None:
+    def detail(
+        self, company_id: str, *, wait_s: float | _Unset | None = _UNSET
+    ) -> dict[str, Any] | None:
         """The ``businessInfodto`` of ``company_id``, or ``None`` when EQC has no such id."""
-        return self._detail(company_id, self._deadline())
+        return self._detail(company_id, self._deadline(wait_s))
 
-    def labels(self, company_id: str) -> list[Any] | None:
+    def labels(
+        self, company_id: str, *, wait_s: float | _Unset | None = _UNSET
+    ) -> list[Any] | None:
         """The ``labels`` of ``company_id``, or ``None`` when EQC has no such id."""
-        body = self._get(LABELS_PATH, {"targetId": company_id}, self._deadline())
+        body = self._get(LABELS_PATH, {"targetId": company_id}, self._deadline(wait_s))
         if body is None:
             return None
         labels = body.get("labels")
         return list(labels) if isinstance(labels, list) else []
 
-    def find_company(self, name: str) -> CompanyInfo | None:
+    def search_company(
+        self, name: str, *, wait_s: float | _Unset | None = _UNSET
+    ) -> CompanyInfo | None:
+        """The best search hit for ``name`` as a :class:`CompanyInfo` (no former names), or
+        ``None``: one call. Details are fetched later, with spare capacity."""
+        hits = self._search(name, self._deadline(wait_s))
+        hit = parsing.best_hit(hits, self.confidence_overrides)
+        if hit is None:
+            return None
+        # The answer's other entries come along for review, at no extra call.
+        candidates = parsing.search_candidates(hits, self.confidence_overrides)
+        return parsing.company_info(hit, None, self.confidence_overrides, candidates)
+
+    def find_company(
+        self, name: str, *, wait_s: float | _Unset | None = _UNSET
+    ) -> CompanyInfo | None:
         """The best match for ``name`` with its former names, or ``None`` if EQC has none.
 
-        Raises :class:`EqcAuthError` or :class:`EqcTransientError` (workers rely on it).
+        Raises :class:`EqcAuthError`, :class:`EqcTransientError` or
+        :class:`EqcRateLimitWait` (nothing sent) — workers and the provider rely on it.
         """
-        deadline = self._deadline()
+        deadline = self._deadline(wait_s)
         hits = self._search(name, deadline)
         hit = parsing.best_hit(hits, self.confidence_overrides)
         if hit is None:
             return None
-        detail = self._detail(str(hit["companyId"]), deadline)
-        if detail is None:
-            return None
         # The answer's other entries come along for review, at no extra call.
         candidates = parsing.search_candidates(hits, self.confidence_overrides)
+        try:
+            detail = self._detail(str(hit["companyId"]), deadline)
+        except EqcRateLimitWait:  # the search was answered: that is the lookup's result
+            return parsing.company_info(hit, None, self.confidence_overrides, candidates)
+        if detail is None:
+            return None
         return parsing.company_info(hit, detail, self.confidence_overrides, candidates)
 
     # -- internals ----------------------------------------------------------------------
 
-    def _deadline(self) -> float:
-        return self._clock() + self.config.deadline_s
+    def _deadline(self, wait_s: float | _Unset | None) -> _Deadline:
+        wait = self.config.rate_wait_s if isinstance(wait_s, _Unset) else wait_s
+        return _Deadline(at=self._clock() + self.config.deadline_s, wait_s=wait)
 
-    def _search(self, name: str, deadline: float) -> list[dict[str, Any]]:
+    def _search(self, name: str, deadline: _Deadline) -> list[dict[str, Any]]:
         body = self._get(SEARCH_PATH, {"key": name}, deadline)
         return [] if body is None else parsing.search_hits(body)
 
-    def _detail(self, company_id: str, deadline: float) -> dict[str, Any] | None:
+    def _detail(self, company_id: str, deadline: _Deadline) -> dict[str, Any] | None:
         body = self._get(DETAIL_PATH, {"targetId": company_id}, deadline)
         if body is None:
             return None
         detail = body.get("businessInfodto")
         return dict(detail) if isinstance(detail, Mapping) else {}
 
-    def _get(self, path: str, params: Mapping[str, str], deadline: float) -> dict[str, Any] | None:
+    def _wait_for_slot(self, deadline: _Deadline) -> bool:
+        """Take a rate-limit slot within ``deadline.wait_s``; the time waited moves the
+        deadline on (waiting is not part of a request's time)."""
+        waited_from = self._clock()
+        granted = self.rate_limiter.acquire(timeout=deadline.wait_s)
+        waited = self._clock() - waited_from
+        deadline.at += waited
+        if deadline.wait_s is not None:
+            deadline.wait_s = max(0.0, deadline.wait_s - waited)
+        return granted
+
+    def _get(
+        self, path: str, params: Mapping[str, str], deadline: _Deadline
+    ) -> dict[str, Any] | None:
         """The JSON body of ``GET path``, ``None`` on 404; retries as the module describes."""
         started = self._clock()
         last: _Retryable | None = None
         for attempt in range(1, self.config.max_attempts + 1):
-            remaining = deadline - self._clock()
-            if remaining <= 0:
+            if deadline.at - self._clock() <= 0:
                 break
-            if not self.rate_limiter.acquire(timeout=remaining):
-                last = _Retryable(status_code=None, error_type="RateLimitWait")
-                break
+            if not self._wait_for_slot(deadline):
+                if last is None:  # nothing sent: not a failure
+                    log.debug("eqc.rate_limit_wait", path_kind=_path_kind(path))
+                    raise EqcRateLimitWait()
+                break  # EQC failed the earlier attempts; that is the outcome
             try:
-                return self._attempt(path, params, deadline)
+                return self._attempt(path, params, deadline.at)
             except _Retryable as failure:
                 last = failure
             if attempt == self.config.max_attempts:
@@ -292,7 +299,7 @@ class EqcClient:
             delay = backoff_delay(attempt, self.config, self._rng.random())
             if last.retry_after is not None:
                 delay = max(delay, last.retry_after)
-            if self._clock() + delay >= deadline:
+            if self._clock() + delay >= deadline.at:
                 break
             log.debug(
                 "eqc.request_retry",

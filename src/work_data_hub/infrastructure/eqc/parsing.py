@@ -2,8 +2,9 @@
 
 Search answers carry a match quality in ``type``; its confidence is fixed by the
 contract (spec section 3) and may be overridden per match type (a YAML file read by the
-caller). Detail answers (``businessInfodto``) add former names, as a list or as one
-string separated by ``;``/``、``/``,``.
+caller). Detail answers (``businessInfodto``) add former names — the real registry sends
+``company_former_name``, one string of names separated by ``,`` ``，`` ``、`` or ``;`` —
+and the fields of :class:`CompanyDetails`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from work_data_hub.infrastructure.eqc.types import CompanyInfo, EqcCandidate
+from work_data_hub.infrastructure.eqc.types import CompanyDetails, CompanyInfo, EqcCandidate
 
 __all__ = [
     "CACHE_MIN_CONFIDENCE",
@@ -24,6 +25,7 @@ __all__ = [
     "MAX_CANDIDATES",
     "best_hit",
     "candidates_from_json",
+    "company_details",
     "company_info",
     "confidence_for",
     "former_names",
@@ -43,7 +45,14 @@ CACHE_MIN_CONFIDENCE = 0.60
 #: Entries of a search answer kept with a request, for review.
 MAX_CANDIDATES = 5
 
-_FORMER_NAME_KEYS = ("former_names", "formerNames", "former_name", "historyNames", "oldNames")
+_FORMER_NAME_KEYS = (
+    "company_former_name",
+    "former_names",
+    "formerNames",
+    "former_name",
+    "historyNames",
+    "oldNames",
+)
 _SEPARATORS = re.compile(r"[;；、,，\n]+")
 
 
@@ -184,4 +193,26 @@ def company_info(
         match_type=match_type,
         former_names=former,
         candidates=candidates,
+    )
+
+
+def company_details(company_id: str, detail: object) -> CompanyDetails:
+    """A :class:`CompanyDetails` from a ``businessInfodto`` mapping (anything else: only
+    the id). Blank fields become ``None``."""
+    if not isinstance(detail, Mapping):
+        return CompanyDetails(company_id=company_id)
+    official_name = _text(detail.get("companyFullName"))
+    return CompanyDetails(
+        company_id=company_id,
+        official_name=official_name,
+        former_names=tuple(name for name in former_names(detail) if name != official_name),
+        legal_person_name=_text(detail.get("legal_person_name")),
+        # "registerCaptial" is the registry's own spelling.
+        registered_capital=_text(detail.get("registerCaptial")),
+        registered_date=_text(detail.get("registered_date")),
+        registered_status=_text(detail.get("registered_status")),
+        province=_text(detail.get("province")),
+        organization_code=_text(detail.get("organization_code")),
+        company_en_name=_text(detail.get("company_en_name")),
+        unified_credit_code=_text(detail.get("unite_code")),
     )

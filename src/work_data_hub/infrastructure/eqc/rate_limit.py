@@ -62,15 +62,22 @@ def _acquire(
     sleep: Callable[[float], object],
     timeout: float | None,
 ) -> bool:
-    """Take a slot, sleeping while the window is full; False as soon as the next free slot
-    lies beyond ``timeout``. ``try_take`` returns 0.0 or the seconds until a slot frees up."""
+    """Take a slot, sleeping while the window is full; when the next free slot lies beyond
+    ``timeout``, sleep out the timeout, try once more and return False if still full (so a
+    caller that asks again straight away neither spins nor misses the slot's moment).
+    ``try_take`` returns 0.0 or the seconds until a slot frees up."""
     deadline = None if timeout is None else clock() + max(0.0, timeout)
     while True:
         wait = try_take()
         if wait <= 0.0:
             return True
-        if deadline is not None and deadline - clock() < wait:
-            return False
+        if deadline is not None:
+            left = deadline - clock()
+            if left <= 0.0:
+                return False
+            if left < wait:
+                sleep(left)
+                return try_take() <= 0.0
         sleep(wait)
 
 
@@ -164,7 +171,9 @@ class DatabaseRateLimiter:
     PostgreSQL, the engine's ``BEGIN IMMEDIATE`` on SQLite — which prunes expired rows,
     counts the rows in the window and inserts a new one when fewer than ``max_requests``
     are there. On PostgreSQL the database clock (``clock_timestamp()``) is the time base,
-    so machines with skewed clocks still share one window. ``sleep`` is a seam for tests.
+    so machines with skewed clocks still share one window. ``sleep``, ``clock`` (seconds,
+    for timeouts) and ``now`` (the window's time base, replacing the database clock) are
+    seams for tests that drive the limiter with a controlled clock.
     """
 
     def __init__(
@@ -176,6 +185,8 @@ class DatabaseRateLimiter:
         bucket: str = "eqc",
         guard_s: float = DEFAULT_GUARD_S,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], dt.datetime] | None = None,
     ) -> None:
         _check_window(max_requests, window_s)
         if guard_s < 0:
@@ -186,8 +197,12 @@ class DatabaseRateLimiter:
         self._engine = engine
         self._span = dt.timedelta(seconds=window_s + guard_s)
         self._sleep = sleep
+        self._clock = clock
+        self._fixed_now = now
 
     def _now(self, conn: sa.Connection) -> dt.datetime:
+        if self._fixed_now is not None:
+            return self._fixed_now()
         if conn.dialect.name == "postgresql":
             return _as_utc(conn.execute(sa.text("SELECT clock_timestamp()")).scalar_one())
         return dt.datetime.now(dt.UTC)
@@ -209,7 +224,7 @@ class DatabaseRateLimiter:
 
     def acquire(self, timeout: float | None = None) -> bool:
         """See :meth:`RateLimiter.acquire`."""
-        return _acquire(self._try_take, time.monotonic, self._sleep, timeout)
+        return _acquire(self._try_take, self._clock, self._sleep, timeout)
 
     def in_window(self) -> int:
         """How many slots are taken in the current window, across all processes."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CompanyInfo", "EqcCandidate"]
+__all__ = ["CompanyDetails", "CompanyInfo", "EqcCandidate"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -40,3 +40,23 @@ class CompanyInfo:
     former_names: tuple[str, ...] = ()
     #: The search answer's best entries (this company among them), best first.
     candidates: tuple[EqcCandidate, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompanyDetails:
+    """What a detail answer (``findDepart``'s ``businessInfodto``) says about a company.
+
+    Field names follow the real registry (spec section 3); every field is optional.
+    """
+
+    company_id: str
+    official_name: str | None = None
+    former_names: tuple[str, ...] = ()
+    legal_person_name: str | None = None
+    registered_capital: str | None = None
+    registered_date: str | None = None
+    registered_status: str | None = None
+    province: str | None = None
+    organization_code: str | None = None
+    company_en_name: str | None = None
+    unified_credit_code: str | None = None

@@ -110,6 +110,9 @@ def mark_done(
     company_id: str | None,
     now: dt.datetime,
     candidates: list[dict[str, Any]] | None = None,
+    *,
+    looked_up: bool = True,
+    note: str | None = None,
 ) -> sa.Update:
     return (
         sa.update(_R)
@@ -119,8 +122,8 @@ def mark_done(
             resolved_company_id=company_id,
             # SQL NULL, not JSON null: the partial index and the export skip these rows.
             eqc_candidates=candidates if candidates else sa.null(),
-            attempts=_R.c.attempts + 1,
-            last_error=None,
+            attempts=_R.c.attempts + 1 if looked_up else _R.c.attempts,
+            last_error=note,
             next_retry_at=None,
             **_unlocked(now),
         )
@@ -227,6 +230,46 @@ def retry_failed(now: dt.datetime) -> sa.Update:
             **_unlocked(now),
         )
     )
+
+
+def _remembered(since: dt.datetime) -> sa.ColumnElement[bool]:
+    """A "not found" that EQC itself answered after ``since`` (requests closed from the
+    memory carry a note in ``last_error`` and do not extend it)."""
+    return sa.and_(
+        _R.c.status == _DONE,
+        _R.c.resolved_company_id.is_(None),
+        _R.c.last_error.is_(None),
+        _R.c.updated_at >= since,
+    )
+
+
+def remembered_not_found(names: Sequence[str], since: dt.datetime) -> sa.Select[Any]:
+    return (
+        sa.select(_R.c.normalized_name)
+        .where(_remembered(since), _R.c.normalized_name.in_(list(names)))
+        .distinct()
+    )
+
+
+def reopen_not_found(since: dt.datetime, now: dt.datetime) -> sa.Update:
+    # As retry_failed: one request per name, only when the name has no open request.
+    other = _R.alias("other")
+    latest = (
+        sa.select(sa.func.max(_R.c.id)).where(_remembered(since)).group_by(_R.c.normalized_name)
+    )
+    open_same_name = sa.exists().where(
+        other.c.normalized_name == _R.c.normalized_name,
+        other.c.status.in_(tables.OPEN_REQUEST_STATUSES),
+    )
+    return (
+        sa.update(_R)
+        .where(_R.c.id.in_(latest), ~open_same_name)
+        .values(status=_PENDING, attempts=0, last_error=None, next_retry_at=None, updated_at=now)
+    )
+
+
+def forget_not_found(since: dt.datetime, now: dt.datetime, note: str) -> sa.Update:
+    return sa.update(_R).where(_remembered(since)).values(last_error=note, updated_at=now)
 
 
 def purge(older_than: dt.datetime, statuses: Sequence[str]) -> sa.Delete:

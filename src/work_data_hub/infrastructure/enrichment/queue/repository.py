@@ -165,12 +165,34 @@ class QueueRepository:
         company_id: str | None,
         now: dt.datetime,
         candidates: Sequence[EqcCandidate] = (),
+        looked_up: bool = True,
+        note: str | None = None,
     ) -> bool:
         """``done`` with ``company_id`` (``None``: no such company, or none good enough) and
-        the search answer's ``candidates``; False if no longer held."""
+        the search answer's ``candidates``; False if no longer held.
+
+        ``looked_up=False`` (settled from stored answers, no call) leaves the attempts as
+        they are; ``note`` goes to ``last_error`` (how it was settled)."""
         stored = [c.to_dict() for c in candidates] or None
-        statement = statements.mark_done(request_id, worker_id, company_id, now, stored)
+        statement = statements.mark_done(
+            request_id, worker_id, company_id, now, stored, looked_up=looked_up, note=note
+        )
         return self._execute(statement).rowcount == 1
+
+    def remembered_not_found(self, names: Collection[str], since: dt.datetime) -> set[str]:
+        """The names among ``names`` that EQC answered "not found" after ``since``."""
+        distinct = sorted(set(names))
+        if not distinct:
+            return set()
+        rows = self._execute(statements.remembered_not_found(distinct, since))
+        return {str(row.normalized_name) for row in rows}
+
+    def reopen_not_found(self, since: dt.datetime, now: dt.datetime, *, note: str) -> int:
+        """Reopen one remembered "not found" request per name (none open); mark the other
+        remembered answers with ``note`` (forgotten). Returns how many were reopened."""
+        reopened = self._execute(statements.reopen_not_found(since, now)).rowcount
+        self._execute(statements.forget_not_found(since, now, note))
+        return int(reopened)
 
     def mark_retry(
         self,

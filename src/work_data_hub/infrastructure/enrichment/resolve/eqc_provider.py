@@ -1,8 +1,11 @@
 """``EqcProvider``: the resolver's EQC tier — per-run budget, never raising, caching hits.
 
-Each :meth:`EqcProvider.lookup` spends exactly one unit of budget, whatever happens (hit,
-miss, error). An :class:`~work_data_hub.errors.EqcAuthError` (401, expired token)
-disables the provider for the rest of the run: no more calls, no more spending.
+Each :meth:`EqcProvider.lookup` that reaches EQC spends exactly one unit of budget,
+whatever the answer (hit, miss, error). Waiting for the rate limiter spends nothing: a
+lookup that gets no slot within its ``wait_s`` gives the unit back and says so
+(``rate_limited``). An :class:`~work_data_hub.errors.EqcAuthError` (401, expired token)
+disables the provider for the rest of the run: no more calls, no more spending; so does an
+EQC that cannot be reached (no HTTP answer by the deadline: ``unreachable``).
 A hit at or above ``min_confidence`` is cached with :func:`cache_company_info`, which the
 queue workers use too: ``company_master``, the looked-up name as an ``eqc`` mapping, the
 official name, and the former names at 0.9 × the hit's confidence — all in a savepoint,
@@ -15,7 +18,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Protocol
 
-from work_data_hub.errors import EqcAuthError, EqcError
+from work_data_hub.errors import EqcAuthError, EqcError, EqcRateLimitWait, EqcTransientError
 from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.enrichment import company_ids, normalizer
 from work_data_hub.infrastructure.enrichment.types import (
@@ -54,7 +57,7 @@ MAX_OVERRIDE_FILE_BYTES = 64 * 1024
 class CompanyLookup(Protocol):
     """What the provider needs from the client (``EqcClient.find_company``)."""
 
-    def find_company(self, name: str) -> CompanyInfo | None: ...
+    def find_company(self, name: str, *, wait_s: float | None) -> CompanyInfo | None: ...
 
 
 def cache_company_info(
@@ -116,16 +119,23 @@ class EqcProvider:
         budget: int = 0,
         mapping_repository: CompanyMappingRepository | None = None,
         min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+        commit_cache_writes: bool = False,
     ) -> None:
         if budget < 0:
             raise ValueError("budget must not be negative")
         self._client = client
         self._repository = mapping_repository
         self.min_confidence = min_confidence
+        # The caller lets the provider end each cache write's transaction, so no lookup
+        # runs inside an open write transaction (SQLite would hold its write lock).
+        self._commit_cache_writes = commit_cache_writes
         self._budget = budget
         self._remaining = budget
         self._disabled = False
+        self._rate_limited = False
+        self._unreachable = False
         self._lock = threading.Lock()
+        self.rate_waits = 0
         self.hits = 0
         self.misses = 0
         self.invalid_ids = 0
@@ -160,6 +170,16 @@ class EqcProvider:
         return self._disabled
 
     @property
+    def rate_limited(self) -> bool:
+        """Whether the last lookup got no rate-limit slot within its wait (nothing spent)."""
+        return self._rate_limited
+
+    @property
+    def unreachable(self) -> bool:
+        """Whether EQC gave no HTTP answer by a lookup's deadline (the provider is off)."""
+        return self._unreachable
+
+    @property
     def consumed(self) -> int:
         """Budget spent so far."""
         return self._budget - self._remaining
@@ -178,17 +198,41 @@ class EqcProvider:
                 "cached": self.cached,
                 "cache_errors": self.cache_errors,
                 "disabled": self._disabled,
+                "rate_waits": self.rate_waits,
+                "unreachable": self._unreachable,
             }
 
-    def lookup(self, name: str) -> CompanyInfo | None:
-        """The company for ``name``, or ``None`` (miss, error, no budget, disabled)."""
+    def lookup(self, name: str, *, wait_s: float | None = None) -> CompanyInfo | None:
+        """The company for ``name``, or ``None`` (miss, error, no budget, disabled, or no
+        rate-limit slot within ``wait_s`` seconds — ``None`` waits as long as needed)."""
         with self._lock:
+            self._rate_limited = False
             if self._disabled or self._remaining <= 0:
                 return None
             self._remaining -= 1
         started = time.perf_counter()
         try:
-            info = self._client.find_company(name)
+            info = self._client.find_company(name, wait_s=wait_s)
+        except EqcRateLimitWait:
+            with self._lock:  # nothing was sent: the unit goes back
+                self._remaining += 1
+                self._rate_limited = True
+                self.rate_waits += 1
+            return None
+        except EqcTransientError as exc:
+            with self._lock:
+                self.errors += 1
+                if exc.status_code is None:  # no HTTP answer by the deadline
+                    self._unreachable = True
+                    self._disabled = True
+            log.warning(
+                "eqc_provider.lookup_failed",
+                error_type=type(exc).__name__,
+                status_code=exc.status_code,
+                unreachable=exc.status_code is None,
+                elapsed_ms=clock.ms_since(started, 1),
+            )
+            return None
         except EqcAuthError as exc:
             with self._lock:
                 self.errors += 1
@@ -229,6 +273,8 @@ class EqcProvider:
             return
         try:
             cache_company_info(self._repository, normalized, info)
+            if self._commit_cache_writes:
+                self._repository.connection.commit()
         except Exception as exc:  # caching is optional: count, log the type, carry on
             with self._lock:
                 self.cache_errors += 1
