@@ -2,7 +2,9 @@
 
 Workers settle a request with one search call; the details are fetched later, with spare
 capacity (:mod:`queue.details`), for the EQC companies that have none yet. Statements on a
-caller-owned connection; the repository never begins or commits.
+caller-owned connection; the repository never begins or commits. It owns
+``eqc_company_details`` and only reads ``company_master`` and ``company_mapping`` (to choose
+what to fetch, and the hit's confidence); their writes stay in the mapping repository.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from work_data_hub.errors import StorageError
 from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.db.bound_batches import dialect_insert
+from work_data_hub.infrastructure.db.errors import storage_errors
 from work_data_hub.infrastructure.eqc.types import CompanyDetails
 
 __all__ = ["CompanyDetailsRepository"]
@@ -56,12 +58,8 @@ class CompanyDetailsRepository:
         self._conn = connection
 
     def _execute(self, statement: sa.Executable) -> sa.CursorResult[Any]:
-        try:
+        with storage_errors("company details statement"):
             return self._conn.execute(statement)
-        except sa.exc.DBAPIError as exc:
-            raise StorageError(
-                "the company details statement failed", error_type=type(exc.orig).__name__
-            ) from exc
 
     def companies_without_details(self, limit: int) -> list[str]:
         """Ids of EQC companies whose details were never fetched, oldest first."""
