@@ -28,6 +28,8 @@ DEFAULT_MAPPINGS_DIR = "data/mappings"
 DEFAULT_QUEUE_THRESHOLD = 1000
 DEFAULT_EQC_RATE_LIMIT = 10
 DEFAULT_EQC_RATE_WINDOW_S = 60.0
+#: Days an EQC "not found" is trusted before the name is searched again.
+DEFAULT_EQC_NOT_FOUND_DAYS = 30
 #: Used outside production when ``WDH_ALIAS_SALT`` is unset; temp ids made with it are
 #: stable for development but must never reach production data.
 DEV_ALIAS_SALT = "wdh-development-salt-not-for-production"
@@ -54,6 +56,7 @@ class Settings:
     eqc_base_url: str | None = None
     eqc_rate_limit: int = DEFAULT_EQC_RATE_LIMIT
     eqc_rate_window_s: float = DEFAULT_EQC_RATE_WINDOW_S
+    eqc_not_found_days: int = DEFAULT_EQC_NOT_FOUND_DAYS
     async_enrichment_enabled: bool = True
     enrichment_queue_threshold: int = DEFAULT_QUEUE_THRESHOLD
     log_format: LogFormat = "auto"
@@ -93,6 +96,9 @@ class Settings:
             eqc_rate_limit=_positive_int(env, "WDH_EQC_RATE_LIMIT", DEFAULT_EQC_RATE_LIMIT),
             eqc_rate_window_s=_positive_float(
                 env, "WDH_EQC_RATE_WINDOW_S", DEFAULT_EQC_RATE_WINDOW_S
+            ),
+            eqc_not_found_days=_positive_int(
+                env, "WDH_EQC_NOT_FOUND_DAYS", DEFAULT_EQC_NOT_FOUND_DAYS
             ),
             async_enrichment_enabled=_bool(env, "WDH_ASYNC_ENRICHMENT_ENABLED", default=True),
             enrichment_queue_threshold=_positive_int(

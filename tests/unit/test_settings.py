@@ -42,6 +42,7 @@ def test_production_requires_salt() -> None:
         ("WDH_EQC_RATE_LIMIT", "0"),
         ("WDH_EQC_RATE_WINDOW_S", "-1"),
         ("WDH_EQC_RATE_WINDOW_S", "soon"),
+        ("WDH_EQC_NOT_FOUND_DAYS", "0"),
         ("WDH_ASYNC_ENRICHMENT_ENABLED", "maybe"),
         ("WDH_LOG_FORMAT", "xml"),
     ],
@@ -69,3 +70,9 @@ def test_explicit_values_are_read() -> None:
     assert settings.async_enrichment_enabled is False
     assert settings.enrichment_queue_threshold == 5
     assert settings.log_level == "DEBUG"
+
+
+def test_not_found_memory_defaults_to_thirty_days_and_is_read() -> None:
+    base = {"DATABASE_URL": "sqlite:///x.db"}
+    assert Settings.from_env(base).eqc_not_found_days == 30
+    assert Settings.from_env({**base, "WDH_EQC_NOT_FOUND_DAYS": "7"}).eqc_not_found_days == 7

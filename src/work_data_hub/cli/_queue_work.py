@@ -95,7 +95,7 @@ def run_work(
 def reopen_not_found(settings: Settings, engine: sa.Engine, now: dt.datetime) -> int:
     """Reopen the names EQC answered "not found" within the memory window."""
     with engine.begin() as conn:
-        since = now - known.DEFAULT_NOT_FOUND_MEMORY
+        since = now - dt.timedelta(days=settings.eqc_not_found_days)
         return known.forget_not_found(conn, since=since, now=now)
 
 
@@ -127,5 +127,5 @@ def _pacing(settings: Settings, max_seconds: float | None) -> pacing.WorkerPacin
         max_starts_per_lease=pacing.starts_per_lease(
             settings.eqc_rate_limit, settings.eqc_rate_window_s, worker.DEFAULT_LEASE
         ),
-        not_found_memory=known.DEFAULT_NOT_FOUND_MEMORY,
+        not_found_memory=dt.timedelta(days=settings.eqc_not_found_days),
     )
