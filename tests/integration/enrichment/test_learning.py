@@ -244,7 +244,10 @@ class _Registry:
     def remaining_budget(self) -> int:
         return self.remaining
 
-    def lookup(self, name: str) -> CompanyInfo | None:
+    rate_limited = False
+    unreachable = False
+
+    def lookup(self, name: str, *, wait_s: float | None = None) -> CompanyInfo | None:
         self.remaining -= 1
         return self.answers.get(name)
 

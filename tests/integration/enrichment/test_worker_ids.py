@@ -18,7 +18,7 @@ class TableFinder:
     def __init__(self, answers: dict[str, CompanyInfo]) -> None:
         self.answers = answers
 
-    def find_company(self, name: str) -> CompanyInfo | None:
+    def search_company(self, name: str, *, wait_s: float | None = None) -> CompanyInfo | None:
         return self.answers.get(name)
 
 
