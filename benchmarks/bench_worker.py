@@ -25,7 +25,6 @@ Run: .venv/bin/python benchmarks/bench_worker.py [--only at_limit]
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import secrets
@@ -37,11 +36,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from _results import write_results
 from _scratch import scratch_database
 from work_data_hub.eqc_server.registry import build_registry
 from work_data_hub.eqc_server.testing import running_eqc_server
@@ -54,7 +53,6 @@ from work_data_hub.infrastructure.eqc.rate_limit import DatabaseRateLimiter, InP
 PG_URL = os.environ.get(
     "WDH_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-RESULTS = Path(__file__).parent / "results" / "bench_worker.json"
 
 # The server process: latency in argv[1], the token in the environment; prints its URL.
 SERVER = """
@@ -219,6 +217,7 @@ def main() -> None:
             finally:
                 engine.dispose()
         print(f"at the limit (100 calls / 10 s, backlog 300 findable names): {res}")
+        write_results("bench_worker_at_limit", res)
         return
     with scratch_database(PG_URL, "worker") as url:
         engine = create_engine(url)
@@ -267,8 +266,7 @@ def main() -> None:
     results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     results["load_average_1m"] = round(os.getloadavg()[0], 2)
     print(f"peak RSS {results['peak_rss_mb']} MB, load average {results['load_average_1m']}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    write_results("bench_worker", results)
 
 
 if __name__ == "__main__":
