@@ -180,7 +180,7 @@ def test_downgrade_to_0003_drops_the_history_and_restores_the_partial_index(
 
 
 def test_remap_name_lookup_uses_the_temp_id_index(db_conn: sa.Connection) -> None:
-    from work_data_hub.infrastructure.enrichment.queue import _statements
+    from work_data_hub.infrastructure.enrichment.queue import _review_statements as _statements
 
     if db_conn.dialect.name != "postgresql":
         pytest.skip("SQLite plans every statement with its values")

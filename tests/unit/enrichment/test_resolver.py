@@ -133,6 +133,7 @@ class FakeProvider:
         self.calls: list[str] = []
         self.raise_after = raise_after
         self.disabled = False
+        self.weak: set[str] = set()  # names answered only by a weak (pinyin-like) match
 
     @property
     def remaining_budget(self) -> int:
@@ -152,7 +153,8 @@ class FakeProvider:
         company_id = self.registry.get(name)
         if company_id is None:
             return None
-        return CompanyInfo(company_id=company_id, official_name=name)
+        confidence = 0.5 if name in self.weak else 1.0
+        return CompanyInfo(company_id=company_id, official_name=name, confidence=confidence)
 
 
 def frame(index: Sequence[object] | None = None, **columns: Sequence[object]) -> pd.DataFrame:
@@ -702,3 +704,21 @@ def test_one_log_line_per_tier() -> None:
         _noisy_run()
     tiers_logged = [e["tier"] for e in events if e["event"].startswith("resolver.tier_")]
     assert len(tiers_logged) == len(set(tiers_logged))
+
+
+def test_a_weak_eqc_match_is_no_id_and_the_name_is_queued() -> None:
+    provider = FakeProvider({"甲公司": "E1", "乙公司": "E2"}, budget=5)
+    provider.weak.add("乙公司")
+    repository = FakeRepository()
+    ids, stats = resolve(
+        frame(name=["甲公司", "乙公司", "乙公司"]),
+        repository=repository,
+        provider=provider,
+        strategy=ResolutionStrategy(sync_lookup_budget=5),
+    )
+    assert ids[0] == "E1"
+    assert ids[1] == ids[2] == generate_temp_company_id("乙公司", SALT)
+    assert stats.eqc_sync_hits == 1
+    assert stats.eqc_weak_hits == 1
+    assert stats.budget_consumed == 2
+    assert [r["normalized_name"] for r in repository.enqueued[0]] == ["乙公司"]

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from work_data_hub.infrastructure.db import tables
-from work_data_hub.infrastructure.enrichment.resolve import tiers
+from work_data_hub.infrastructure.enrichment.resolve import eqc_sync, limits, tiers
 from work_data_hub.infrastructure.enrichment.resolve.overrides import load_company_id_overrides
 from work_data_hub.infrastructure.enrichment.resolve.provenance import Details, explain_columns
 from work_data_hub.infrastructure.enrichment.resolve.run import Run
@@ -59,35 +59,6 @@ TIER_NAMES: tuple[str, ...] = (
     "eqc_sync",
     "temp_id",
     "async_queue",
-)
-
-
-def _too_long_rows(df: pd.DataFrame, strategy: ResolutionStrategy) -> np.ndarray[Any, Any]:
-    """Rows whose name or key columns hold text longer than ``strategy.max_name_length``."""
-    limit = strategy.max_name_length
-    mask = np.zeros(len(df), dtype=bool)
-    for name in _KEY_COLUMN_FIELDS:
-        column = getattr(strategy, name)
-        if column not in df.columns:
-            continue
-        values = df[column]
-        if not isinstance(values, pd.Series):  # duplicate columns: build_frame_keys refuses
-            continue
-        if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-            try:
-                lengths = values.str.len()
-            except AttributeError:  # no text in the column
-                continue
-            mask |= (lengths > limit).fillna(False).to_numpy(dtype=bool)
-    return mask
-
-
-_KEY_COLUMN_FIELDS = (
-    "customer_name_column",
-    "account_name_column",
-    "plan_code_column",
-    "account_number_column",
-    "company_id_column",
 )
 
 
@@ -153,7 +124,7 @@ class CompanyIdResolver:
         customer-name column is missing.
         """
         strategy = strategy or ResolutionStrategy()
-        too_long = _too_long_rows(df, strategy)
+        too_long = limits.too_long_rows(df, strategy)
         if too_long.any():
             return self._resolve_without(df, too_long, strategy)
         started = time.perf_counter()
@@ -307,60 +278,24 @@ class CompanyIdResolver:
             log_counts.update(candidates=len(candidates.records), **counts)
 
     def _eqc_tier(self, run: Run, provider: EqcProviderProtocol) -> None:
-        """Lookups within the budget, most frequent names first. Only lookups that reached
-        EQC spend budget; waits for rate-limit slots end at ``strategy.sync_wait_s`` after
-        the tier started, and names not looked up by then fall through (with a warning)."""
-        found: dict[str, str] = {}
-        confidence: dict[str, float] = {}
-        consumed = 0
-        budget = 0
+        """Lookups within the budget (:mod:`resolve.eqc_sync`); hits found before a
+        failure are still used."""
+        lookups = eqc_sync.Lookups()
         with self._tier(run, "eqc_sync") as log_counts:
-            budget = max(0, min(run.strategy.sync_lookup_budget, provider.remaining_budget))
-            waits_end = time.monotonic() + max(0.0, run.strategy.sync_wait_s)
-            candidates = tiers.eqc_candidates(run.keys, run.open)
             try:
-                for index, name in enumerate(candidates):
-                    if consumed >= budget or not provider.is_available:
-                        break
-                    wait_s = max(0.0, waits_end - time.monotonic())
-                    consumed += 1  # spent whatever the answer, once it reached EQC
-                    info = provider.lookup(name, wait_s=wait_s)
-                    if provider.rate_limited:  # nothing sent, nothing spent: stop waiting
-                        consumed -= 1
-                        left = min(len(candidates) - index, budget - consumed)
-                        run.stats.eqc_sync_not_looked_up = left
-                        run.stats.warnings.append(
-                            f"EQC sync: no rate-limit slot within {run.strategy.sync_wait_s:g} s; "
-                            f"{left} name(s) were not looked up and got temporary ids "
-                            f"(budget left unspent: {budget - consumed})"
-                        )
-                        break
-                    if info is None:
-                        continue
-                    company_id = tiers.clean_company_id(info.company_id)
-                    if company_id is None:
-                        run.stats.eqc_invalid_ids += 1
-                        continue
-                    found[name] = company_id
-                    confidence[name] = float(info.confidence)
-                if provider.unreachable:
-                    run.stats.eqc_sync_unreachable = 1
-                    run.stats.warnings.append(
-                        "EQC sync: EQC could not be reached; the tier stopped after the first "
-                        "deadline and the remaining names got temporary ids"
-                    )
+                eqc_sync.look_up(run, provider, lookups)
             finally:
-                # Hits found before a failure are still used.
-                hit = tiers.ids_for_names(run.keys, run.open, found)
+                hit = tiers.ids_for_names(run.keys, run.open, lookups.found)
                 hits = run.settle(hit)
                 if run.provenance is not None:
-                    run.provenance.eqc_hit(hit, confidence)
+                    run.provenance.eqc_hit(hit, lookups.confidence)
                 run.stats.eqc_sync_hits = int(hits.sum())
-                run.stats.budget_consumed = consumed
-                run.stats.budget_remaining = budget - consumed
+                run.stats.budget_consumed = lookups.consumed
+                run.stats.budget_remaining = lookups.budget - lookups.consumed
             log_counts.update(
-                lookups=consumed,
+                lookups=lookups.consumed,
                 hits=run.stats.eqc_sync_hits,
+                weak=run.stats.eqc_weak_hits,
                 invalid_ids=run.stats.eqc_invalid_ids,
             )
 

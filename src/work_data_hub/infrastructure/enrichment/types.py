@@ -120,6 +120,8 @@ class ResolutionStatistics:
     invalid_existing_ids: int = 0
     #: EQC answers whose company id fails the id rule: not used, not cached.
     eqc_invalid_ids: int = 0
+    #: EQC answers below the caching confidence: not used as ids (the name is queued).
+    eqc_weak_hits: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, as plain JSON-serializable values, plus the original's two

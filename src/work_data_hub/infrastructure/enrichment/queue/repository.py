@@ -35,6 +35,7 @@ from work_data_hub.infrastructure.db.bound_batches import (
     storable,
 )
 from work_data_hub.infrastructure.db.errors import storage_errors
+from work_data_hub.infrastructure.enrichment.queue import _review_statements as review_statements
 from work_data_hub.infrastructure.enrichment.queue import _statements as statements
 from work_data_hub.infrastructure.enrichment.queue.requests import (
     LEASE_EXPIRED_ERROR,
@@ -274,7 +275,7 @@ class QueueRepository:
         distinct = sorted(set(temp_ids))
         found: dict[str, RequestName] = {}
         for chunk in _chunks(distinct, MAX_IN_PARAMETERS):
-            for row in self._execute(statements.request_names(chunk)):
+            for row in self._execute(review_statements.request_names(chunk)):
                 found[str(row.temp_id)] = RequestName(
                     normalized_name=str(row.normalized_name),
                     resolved_company_id=row.resolved_company_id,
@@ -287,7 +288,7 @@ class QueueRepository:
 
         A worker holding one of them loses it: its outcome write matches no row.
         """
-        return self._by_name(statements.close_requests, ids_by_name, now)
+        return self._by_name(review_statements.close_requests, ids_by_name, now)
 
     def reopen_requests(self, ids_by_name: Mapping[str, str], now: dt.datetime) -> int:
         """Give the names whose mapping to the given id was deleted back to the queue:
@@ -296,13 +297,15 @@ class QueueRepository:
 
         Otherwise remap would still apply the id of a mapping deleted as wrong.
         """
-        return self._by_name(statements.reopen_requests, ids_by_name, now)
+        return self._by_name(review_statements.reopen_requests, ids_by_name, now)
 
     def _by_name(self, builder: Any, ids_by_name: Mapping[str, str], now: dt.datetime) -> int:
         if not ids_by_name:
             return 0
         dialect = self._conn.dialect.name
-        params = rows_params(dialect, statements.NAME_ID_COLUMNS, sorted(ids_by_name.items()))
+        params = rows_params(
+            dialect, review_statements.NAME_ID_COLUMNS, sorted(ids_by_name.items())
+        )
         with storage_errors("enrichment queue statement"):
             return int(self._conn.execute(builder(dialect, now), params).rowcount)
 
@@ -311,7 +314,7 @@ class QueueRepository:
         distinct = sorted(set(temp_ids))
         resolved: dict[str, str] = {}
         for chunk in _chunks(distinct, MAX_IN_PARAMETERS):
-            for row in self._execute(statements.resolved_temp_ids(chunk)):
+            for row in self._execute(review_statements.resolved_temp_ids(chunk)):
                 resolved[str(row.temp_id)] = str(row.resolved_company_id)
         return resolved
 
@@ -325,11 +328,11 @@ class QueueRepository:
         ``limit`` again); the best ``limit`` of both are returned.
         """
         if limit is None:
-            return self._unknown(statements.unknown_requests())
+            return self._unknown(review_statements.unknown_requests())
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        found = self._unknown(statements.unknown_with_finished(limit))
-        found += self._unknown(statements.unknown_open_only(limit))
+        found = self._unknown(review_statements.unknown_with_finished(limit))
+        found += self._unknown(review_statements.unknown_open_only(limit))
         found.sort(key=lambda r: (-r.requests, r.first_seen, r.temp_id))
         return found[:limit]
 
@@ -352,7 +355,7 @@ class QueueRepository:
         distinct = sorted(set(normalized_names))
         found: dict[str, tuple[EqcCandidate, ...]] = {}
         for chunk in _chunks(distinct, MAX_IN_PARAMETERS):
-            for row in self._execute(statements.request_candidates(chunk)):
+            for row in self._execute(review_statements.request_candidates(chunk)):
                 name = str(row.normalized_name)
                 if name not in found:
                     found[name] = parsing.candidates_from_json(row.eqc_candidates)
