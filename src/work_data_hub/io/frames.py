@@ -6,7 +6,10 @@ placeholders apart is the resolver's job). Parquet keeps its column types, excep
 columns a caller names as keys, which are turned into text. Output goes in the format of the
 input (Excel as ``.xlsx``); CSV keeps the input's encoding.
 
-CSV encodings are decided with certainty (:mod:`~work_data_hub.io._encoding`); workbooks
+UTF-8 CSV is parsed by pyarrow's multi-threaded reader (:mod:`~work_data_hub.io._arrow_csv`),
+which gives the frames pandas' reader would; pandas reads other encodings, and the rest of a
+file from where pyarrow gives up (short rows, which pandas pads; errors, which it names by
+line). CSV encodings are decided with certainty (:mod:`~work_data_hub.io._encoding`); workbooks
 (``.xlsx``, ``.xls``, ``.ods``) are read by :mod:`~work_data_hub.io.workbook`, which finds
 the header under title rows and picks the sheets. Problems with a file (missing,
 unreadable, undecodable, unknown sheet, duplicate column names, a ragged row) raise
@@ -27,6 +30,7 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from work_data_hub.errors import InputError
 from work_data_hub.io import workbook
+from work_data_hub.io._arrow_csv import ARROW_ENCODINGS, ArrowFallback, arrow_csv_chunks
 from work_data_hub.io._encoding import detect_csv_encoding, sniff_encoding
 from work_data_hub.io._formats import DEFAULT_CHUNK_ROWS, FileFormat, detect_format
 from work_data_hub.io.writer import FrameWriter, open_writer, write_frame
@@ -139,6 +143,19 @@ class FrameSource:
         return [str(c) for c in self._excel[sheet].columns]
 
     def _csv_chunks(self, chunk_rows: int) -> Iterator[pd.DataFrame]:
+        if self.encoding not in ARROW_ENCODINGS or self.encoding_errors != "strict":
+            yield from self._pandas_csv_chunks(chunk_rows)
+            return
+        try:
+            yield from arrow_csv_chunks(self.path, self.columns, chunk_rows)
+        except ArrowFallback as stop:
+            # pandas reads the rest by its rules (short rows padded) or names the bad line.
+            yield from self._pandas_csv_chunks(chunk_rows, skip=stop.rows_done)
+        except OSError as exc:
+            raise _parse_error(self.path, exc) from exc
+
+    def _pandas_csv_chunks(self, chunk_rows: int, skip: int = 0) -> Iterator[pd.DataFrame]:
+        """pandas' reader, from data row ``skip`` on (rows before it were read already)."""
         try:
             reader = pd.read_csv(
                 self.path,
@@ -152,7 +169,12 @@ class FrameSource:
                 names=self.columns,
             )
             with reader:
-                yield from reader
+                for chunk in reader:
+                    if skip and skip >= len(chunk):
+                        skip -= len(chunk)
+                        continue
+                    yield chunk.iloc[skip:] if skip else chunk
+                    skip = 0
         except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
             raise _parse_error(self.path, exc) from exc
 
