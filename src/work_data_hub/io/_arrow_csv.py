@@ -86,6 +86,6 @@ def arrow_csv_chunks(path: Path, columns: Sequence[str], chunk_rows: int) -> Ite
 
 
 def _frame(table: pa.Table, start: int) -> pd.DataFrame:
-    frame = table.to_pandas()
+    frame: pd.DataFrame = table.to_pandas()
     frame.index = pd.RangeIndex(start, start + len(frame))
     return frame
