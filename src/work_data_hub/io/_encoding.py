@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa  # type: ignore[import-untyped]
+
 from work_data_hub.errors import InputError
 
 __all__ = ["TextEncoding", "detect_csv_encoding", "sniff_encoding"]
@@ -78,6 +80,39 @@ def _first_bad_byte(path: Path, encoding: str, skip: int) -> tuple[_BadByte | No
             consumed += len(block)
 
 
+def _is_utf8(path: Path, skip: int) -> bool:
+    """Whether every byte after ``skip`` decodes as UTF-8, checked by Arrow's validator.
+
+    Several times faster than Python's decoder on a large file (no text is built); it
+    accepts exactly what Python's strict UTF-8 decoder accepts. Only the answer is kept:
+    a file it refuses goes through :func:`_first_bad_byte` to find the bad byte.
+    """
+    carry = b""
+    with path.open("rb") as handle:
+        handle.seek(skip)
+        while block := handle.read(_BLOCK_BYTES):
+            block = carry + block
+            cut = _complete_prefix(block)
+            carry = block[cut:]
+            try:
+                pa.array([block[:cut]], pa.binary()).cast(pa.string())
+            except pa.ArrowInvalid:
+                return False
+    return not carry
+
+
+def _complete_prefix(block: bytes) -> int:
+    """Length of ``block`` without a multi-byte character cut off at its end."""
+    for back in range(1, min(4, len(block)) + 1):
+        byte = block[-back]
+        if byte < 0x80:
+            break
+        if byte >= 0xC0:  # the lead byte of the last character
+            width = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return len(block) - back if width > back else len(block)
+    return len(block)
+
+
 def _plausibly_chinese(path: Path) -> bool:
     decoder = codecs.getincrementaldecoder("gb18030")()
     cjk = non_ascii = 0
@@ -112,9 +147,12 @@ def sniff_encoding(path: Path, forced: str | None = None) -> TextEncoding:
         return TextEncoding(name=name, errors="replace", replaced=_count_replaced(path, name))
     with path.open("rb") as handle:
         bom = handle.read(3) == codecs.BOM_UTF8
+    utf8 = TextEncoding(name="utf-8-sig" if bom else "utf-8")
+    if _is_utf8(path, 3 if bom else 0):
+        return utf8
     bad, was_utf8 = _first_bad_byte(path, "utf-8", 3 if bom else 0)
     if bad is None:
-        return TextEncoding(name="utf-8-sig" if bom else "utf-8")
+        return utf8
     if not bom and not was_utf8:
         gb_bad, _ = _first_bad_byte(path, "gb18030", 0)
         if gb_bad is None and _plausibly_chinese(path):
