@@ -2,8 +2,10 @@
 
 Each chunk is resolved in its own database transaction (the mapping cache, backflow and
 queue writes of a chunk commit together), then appended to the output, so memory is
-bounded by the chunk size whatever the file size. The EQC sync budget is one budget for
-the whole run, spent across chunks.
+bounded by the chunk size whatever the file size. The mapping cache is read through one
+:class:`MappingSnapshot` per run: a chunk reads only the aliases no earlier chunk read,
+and what the run writes is read again. The EQC sync budget is one budget for the whole
+run, spent across chunks.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from work_data_hub.errors import InputError
 from work_data_hub.infrastructure.db.errors import driver_error_type
 from work_data_hub.infrastructure.enrichment.company_id_resolver import CompanyIdResolver
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
+from work_data_hub.infrastructure.enrichment.mapping_snapshot import MappingSnapshot
 from work_data_hub.infrastructure.enrichment.queue import remap
 from work_data_hub.infrastructure.enrichment.types import (
     EqcProviderProtocol,
@@ -220,6 +223,8 @@ def resolve_file(
     waits_end: float | None = None
     total_started = time.perf_counter()
     offline_chunks = 0
+    # Mappings read by earlier chunks are not read again (what the run writes is).
+    snapshot = MappingSnapshot()
     unknown_file = atomic.AtomicFile(unknown_path)
     report_file = atomic.AtomicFile(report_path)
     try:
@@ -242,7 +247,9 @@ def resolve_file(
                             waits_end = time.monotonic() + strategy.sync_wait_s
                     resolver = CompanyIdResolver(
                         yaml_overrides=overrides,
-                        mapping_repository=repository,
+                        mapping_repository=None
+                        if repository is None
+                        else snapshot.bind(repository),
                         eqc_provider=provider,
                         salt=salt,
                         before_eqc=conn.commit if conn is not None else None,
@@ -262,6 +269,8 @@ def resolve_file(
                     offline_chunks += 1
                     _count_database_unreachable(stats, strategy)
                 if provider is not None:
+                    if stats.budget_consumed:  # the provider cached what EQC found
+                        snapshot.clear()
                     remaining = max(0, remaining - stats.budget_consumed)
                     eqc_usable = provider.is_available and not provider.rate_limited
                 stats.budget_remaining = remaining
@@ -306,6 +315,8 @@ def resolve_file(
         rows_in=report.rows_in,
         rows_out=report.rows_out,
         chunks=report.chunks,
+        cache_aliases_asked=snapshot.asked,
+        cache_aliases_from_snapshot=snapshot.answered,
         elapsed_ms=report.timings_ms["total"],
     )
     return ResolvedFile(

@@ -1,0 +1,107 @@
+"""The run's mapping snapshot reads each alias once, answers from memory after, and reads
+again what the run wrote or what the caller says was written elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+
+from work_data_hub.infrastructure.enrichment.mapping_snapshot import MappingSnapshot
+from work_data_hub.infrastructure.enrichment.types import (
+    EnqueueResult,
+    InsertBatchResult,
+    MappingRecord,
+    MappingRepositoryProtocol,
+    MatchResult,
+)
+
+
+class _Stored:
+    """An in-memory mapping table that records what each ``lookup_ids`` asked for."""
+
+    def __init__(self, rows: dict[tuple[str, str], str]) -> None:
+        self.rows = dict(rows)
+        self.asked: list[dict[str, list[str]]] = []
+        self.list_ids: list[set[int]] = []
+
+    def lookup_ids(self, aliases_by_type: Mapping[str, Iterable[str]]) -> dict[str, dict[str, str]]:
+        self.asked.append({k: sorted(v) for k, v in aliases_by_type.items()})
+        self.list_ids.append({id(v) for v in aliases_by_type.values()})
+        found: dict[str, dict[str, str]] = {}
+        for kind, aliases in aliases_by_type.items():
+            for alias in aliases:
+                if (alias, kind) in self.rows:
+                    found.setdefault(kind, {})[alias] = self.rows[(alias, kind)]
+        return found
+
+    def lookup_batch(self, keys: Sequence[tuple[str, str]]) -> list[MatchResult]:
+        return []
+
+    def savepoint(self) -> AbstractContextManager[object]:
+        return nullcontext()
+
+    def insert_batch_with_conflict_check(
+        self, mappings: Sequence[MappingRecord]
+    ) -> InsertBatchResult:
+        inserted = 0
+        for m in mappings:
+            if (m.alias_name, m.match_type) not in self.rows:
+                self.rows[(m.alias_name, m.match_type)] = m.canonical_id
+                inserted += 1
+        return InsertBatchResult(inserted=inserted, skipped=len(mappings) - inserted)
+
+    def enqueue_for_enrichment(self, requests: list[dict[str, str]]) -> EnqueueResult:
+        return EnqueueResult(queued_count=len(requests), skipped_count=0)
+
+
+def test_bound_snapshot_provides_the_repository_protocol() -> None:
+    assert isinstance(MappingSnapshot().bind(_Stored({})), MappingRepositoryProtocol)
+
+
+def test_a_later_chunk_reads_only_aliases_no_earlier_chunk_asked_about() -> None:
+    stored = _Stored({("甲", "name"): "C1", ("乙", "eqc"): "C2"})
+    snapshot = MappingSnapshot()
+    names = ["甲", "乙", "丙"]
+    first = snapshot.bind(stored).lookup_ids({"name": names, "eqc": names})
+    later = ["甲", "丙", "丁"]
+    second = snapshot.bind(stored).lookup_ids({"name": later, "eqc": later})
+    assert first == {"name": {"甲": "C1"}, "eqc": {"乙": "C2"}}
+    assert second == {"name": {"甲": "C1"}}
+    assert stored.asked[1] == {"name": ["丁"], "eqc": ["丁"]}
+    assert (snapshot.asked, snapshot.answered) == (6, 2)  # one shared list per call
+
+
+def test_types_sharing_one_alias_list_still_share_one_list() -> None:
+    stored = _Stored({})
+    names = ["甲", "乙"]
+    MappingSnapshot().bind(stored).lookup_ids({"name": names, "eqc": names, "plan": ["P1"]})
+    assert len(stored.list_ids[0]) == 2
+
+
+def test_nothing_unknown_asks_the_database_nothing() -> None:
+    stored = _Stored({("甲", "name"): "C1"})
+    snapshot = MappingSnapshot()
+    snapshot.bind(stored).lookup_ids({"name": ["甲"]})
+    assert snapshot.bind(stored).lookup_ids({"name": ["甲"]}) == {"name": {"甲": "C1"}}
+    assert len(stored.asked) == 1
+
+
+def test_written_keys_are_read_again() -> None:
+    stored = _Stored({})
+    snapshot = MappingSnapshot()
+    repository = snapshot.bind(stored)
+    assert repository.lookup_ids({"name": ["甲", "乙"]}) == {}
+    repository.insert_batch_with_conflict_check(
+        [MappingRecord(alias_name="甲", canonical_id="C1", match_type="name")]
+    )
+    assert snapshot.bind(stored).lookup_ids({"name": ["甲", "乙"]}) == {"name": {"甲": "C1"}}
+    assert stored.asked[1] == {"name": ["甲"]}
+
+
+def test_clear_reads_everything_again() -> None:
+    stored = _Stored({})
+    snapshot = MappingSnapshot()
+    snapshot.bind(stored).lookup_ids({"eqc": ["甲"]})
+    stored.rows[("甲", "eqc")] = "C9"  # written where the snapshot could not see
+    snapshot.clear()
+    assert snapshot.bind(stored).lookup_ids({"eqc": ["甲"]}) == {"eqc": {"甲": "C9"}}
