@@ -211,7 +211,6 @@ class UnknownTally:
 
     def companies(self) -> list[UnknownCompany]:
         """Most frequent first, then by temporary id (stable across runs)."""
-        order = sorted(self._counts.items(), key=lambda item: (-item[1], item[0]))
         return [
             UnknownCompany(
                 company_name=self._names[temp_id],
@@ -219,8 +218,25 @@ class UnknownTally:
                 first_seen=self._seen_at,
                 occurrence_count=count,
             )
-            for temp_id, count in order
+            for temp_id, count in self._ordered()
         ]
+
+    def write(self, handle: IO[str]) -> int:
+        """The export of :meth:`companies` on ``handle``, the same bytes as
+        :func:`write_unknown_rows`, without an object per company; row count."""
+        seen = self._seen_at.isoformat(timespec="seconds")
+        names = self._names
+        rows = (
+            (formula_safe(names[temp_id]), formula_safe(temp_id), seen, count)
+            for temp_id, count in self._ordered()
+        )
+        writer = csv.writer(handle)
+        writer.writerow([formula_safe(c) for c in UNKNOWN_COLUMNS])
+        writer.writerows(rows)
+        return len(self._counts)
+
+    def _ordered(self) -> list[tuple[str, int]]:
+        return sorted(self._counts.items(), key=lambda item: (-item[1], item[0]))
 
 
 def write_csv_rows(handle: IO[str], columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> int:

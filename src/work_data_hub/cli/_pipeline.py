@@ -287,9 +287,8 @@ def resolve_file(
                 log.debug("cli.chunk_resolved", rows=len(chunk), chunk=report.chunks)
             writer.finish()
             report.rows_out = writer.rows_written
-            report.unknown_companies = reporting.write_unknown_rows(
-                unknown_file.open("w", encoding=reporting.EXPORT_ENCODING, newline=""),
-                tally.companies(),
+            report.unknown_companies = tally.write(
+                unknown_file.open("w", encoding=reporting.EXPORT_ENCODING, newline="")
             )
             _add_warnings(
                 report,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from pathlib import Path
 
@@ -94,3 +95,15 @@ def test_unknown_csv_has_the_four_columns(tmp_path: Path) -> None:
         "company_name,temporary_id,first_seen,occurrence_count",
         f"甲,{'IN' + 'A' * 16},2024-06-01T08:00:00+00:00,2",
     ]
+
+
+def test_tally_writes_the_bytes_of_the_unknown_export() -> None:
+    tally = reporting.UnknownTally(seen_at=START)
+    names = pd.Series(["=甲公司", "乙公司", "乙公司", "+1", "@丙"], dtype="string")
+    output = pd.Series([generate_temp_company_id(n, SALT) for n in names.tolist()], dtype="string")
+    tally.add(names, output)
+    expected, got = io.StringIO(newline=""), io.StringIO(newline="")
+    rows = reporting.write_unknown_rows(expected, tally.companies())
+    assert tally.write(got) == rows == 4
+    assert got.getvalue() == expected.getvalue()
+    assert "'=甲公司" in got.getvalue()
