@@ -24,7 +24,12 @@ class _Stored:
         self.asked: list[dict[str, list[str]]] = []
         self.list_ids: list[set[int]] = []
 
-    def lookup_ids(self, aliases_by_type: Mapping[str, Iterable[str]]) -> dict[str, dict[str, str]]:
+    def lookup_ids(
+        self,
+        aliases_by_type: Mapping[str, Iterable[str]],
+        *,
+        details: dict[tuple[str, str], tuple[str, float]] | None = None,
+    ) -> dict[str, dict[str, str]]:
         self.asked.append({k: sorted(v) for k, v in aliases_by_type.items()})
         self.list_ids.append({id(v) for v in aliases_by_type.values()})
         found: dict[str, dict[str, str]] = {}
@@ -32,6 +37,8 @@ class _Stored:
             for alias in aliases:
                 if (alias, kind) in self.rows:
                     found.setdefault(kind, {})[alias] = self.rows[(alias, kind)]
+                    if details is not None:
+                        details[(alias, kind)] = ("internal", 1.0)
         return found
 
     def lookup_batch(self, keys: Sequence[tuple[str, str]]) -> list[MatchResult]:
@@ -105,3 +112,14 @@ def test_clear_reads_everything_again() -> None:
     stored.rows[("甲", "eqc")] = "C9"  # written where the snapshot could not see
     snapshot.clear()
     assert snapshot.bind(stored).lookup_ids({"eqc": ["甲"]}) == {"eqc": {"甲": "C9"}}
+
+
+def test_explained_lookups_read_sources_afresh_every_time() -> None:
+    stored = _Stored({("甲", "name"): "C1"})
+    snapshot = MappingSnapshot()
+    snapshot.bind(stored).lookup_ids({"name": ["甲"]})
+    details: dict[tuple[str, str], tuple[str, float]] = {}
+    found = snapshot.bind(stored).lookup_ids({"name": ["甲"]}, details=details)
+    assert found == {"name": {"甲": "C1"}}
+    assert details == {("甲", "name"): ("internal", 1.0)}
+    assert len(stored.asked) == 2

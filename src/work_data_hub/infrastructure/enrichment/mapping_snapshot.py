@@ -119,7 +119,15 @@ class SnapshotRepository:
         self._snapshot = snapshot
         self._repository = repository
 
-    def lookup_ids(self, aliases_by_type: Mapping[str, Iterable[str]]) -> dict[str, dict[str, str]]:
+    def lookup_ids(
+        self,
+        aliases_by_type: Mapping[str, Iterable[str]],
+        *,
+        details: dict[tuple[str, str], tuple[str, float]] | None = None,
+    ) -> dict[str, dict[str, str]]:
+        if details is not None:
+            # Sources and confidences (``explain``) are not kept: read them afresh.
+            return self._repository.lookup_ids(aliases_by_type, details=details)
         return self._snapshot.lookup_ids(self._repository, aliases_by_type)
 
     def lookup_batch(self, keys: Sequence[tuple[str, str]]) -> list[MatchResult]:
