@@ -46,7 +46,7 @@ def arrow_csv_chunks(path: Path, columns: Sequence[str], chunk_rows: int) -> Ite
     """
     names = list(columns)
     read = pa_csv.ReadOptions(
-        use_threads=True, block_size=_BLOCK_BYTES, skip_rows=1, column_names=names
+        use_threads=True, block_size=_BLOCK_BYTES, skip_rows_after_names=1, column_names=names
     )
     # A quoted cell may hold a line break (pandas reads those too).
     parse = pa_csv.ParseOptions(newlines_in_values=True)
@@ -62,7 +62,7 @@ def arrow_csv_chunks(path: Path, columns: Sequence[str], chunk_rows: int) -> Ite
         reader = pa_csv.open_csv(
             path, read_options=read, parse_options=parse, convert_options=convert
         )
-    except pa.ArrowInvalid as exc:  # the first block does not parse
+    except pa.ArrowException as exc:  # the first block does not parse
         raise ArrowFallback(0) from exc
     with reader:
         while True:
@@ -70,7 +70,7 @@ def arrow_csv_chunks(path: Path, columns: Sequence[str], chunk_rows: int) -> Ite
                 batch = reader.read_next_batch()
             except StopIteration:
                 break
-            except pa.ArrowInvalid as exc:
+            except pa.ArrowException as exc:
                 raise ArrowFallback(done) from exc
             pending.append(batch)
             pending_rows += batch.num_rows

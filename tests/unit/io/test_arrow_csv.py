@@ -101,3 +101,10 @@ def test_long_row_is_named_by_its_line_without_its_text(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         list(source.iter_chunks(1_000))
     assert str(caught.value) == "cannot parse in.csv: line 2602 has 4 fields, the header has 3"
+
+
+def test_header_cell_holding_a_line_break_is_one_header_row(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_bytes(codecs.BOM_UTF8 + '"客户\n名称",计划代码\n\n甲,P1\n乙,P2\n'.encode())
+    chunks = _assert_same_as_pandas(path, 1)
+    assert [c.iloc[0, 0] for c in chunks] == ["甲", "乙"]
