@@ -11,7 +11,7 @@
   :class:`~work_data_hub.io.atomic.AtomicFile`.
 * reading such a file back is :func:`work_data_hub.review_file.prepare_reviewed` (rows
   left blank are ignored, ``accept_above`` fills them from the first suggestion), used by
-  :func:`work_data_hub.reporting.import_reviewed_mappings` (all or nothing).
+  :func:`work_data_hub.review_import.import_reviewed_mappings` (all or nothing).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.helpers import enqueue_names
-from work_data_hub import reporting
+from work_data_hub import reporting, review_import
 from work_data_hub.errors import InputError
 from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.enrichment.normalizer import (
@@ -91,7 +91,7 @@ def test_reviewed_file_becomes_manual_mappings(db_engine: sa.Engine, tmp_path: P
         ),
         path,
     )
-    result = reporting.import_reviewed_mappings(db_engine, path)
+    result = review_import.import_reviewed_mappings(db_engine, path)
     assert result.to_dict() == {
         "rows": 2,
         "inserted": 2,
@@ -108,8 +108,8 @@ def test_reviewed_file_becomes_manual_mappings(db_engine: sa.Engine, tmp_path: P
 def test_reimporting_the_same_file_skips_every_row(db_engine: sa.Engine, tmp_path: Path) -> None:
     path = tmp_path / "reviewed.csv"
     frames.write_frame(pd.DataFrame({"客户名称": ["招商银行"], "公司代码": ["600000036"]}), path)
-    reporting.import_reviewed_mappings(db_engine, path)
-    result = reporting.import_reviewed_mappings(db_engine, path)
+    review_import.import_reviewed_mappings(db_engine, path)
+    result = review_import.import_reviewed_mappings(db_engine, path)
     assert (result.inserted, result.skipped) == (0, 1)
 
 
@@ -127,7 +127,7 @@ def test_bad_rows_are_reported_by_line_and_nothing_is_imported(
         encoding="utf-8",
     )
     with pytest.raises(InputError) as caught:
-        reporting.import_reviewed_mappings(db_engine, path)
+        review_import.import_reviewed_mappings(db_engine, path)
     message = str(caught.value)
     assert "4 bad row(s)" in message
     for line in ("line 3", "line 4", "line 5", "line 6"):
@@ -140,13 +140,13 @@ def test_import_conflicting_with_a_stored_mapping_rolls_back_everything(
 ) -> None:
     first = tmp_path / "first.csv"
     frames.write_frame(pd.DataFrame({"company_name": ["招商银行"], "company_id": ["1"]}), first)
-    reporting.import_reviewed_mappings(db_engine, first)
+    review_import.import_reviewed_mappings(db_engine, first)
     second = tmp_path / "second.csv"
     frames.write_frame(
         pd.DataFrame({"company_name": ["平安银行", "招商银行"], "company_id": ["2", "3"]}), second
     )
     with pytest.raises(InputError, match="1 name\\(s\\) already map"):
-        reporting.import_reviewed_mappings(db_engine, second)
+        review_import.import_reviewed_mappings(db_engine, second)
     assert _manual(db_engine) == {"招商银行": "1"}
 
 
@@ -156,7 +156,7 @@ def test_import_without_an_id_column_lists_expected_and_found(
     path = tmp_path / "reviewed.csv"
     frames.write_frame(pd.DataFrame({"company_name": ["x"], "id": ["1"]}), path)
     with pytest.raises(InputError, match=r"expected one of: company_id.*found: company_name, id"):
-        reporting.import_reviewed_mappings(db_engine, path)
+        review_import.import_reviewed_mappings(db_engine, path)
 
 
 def test_import_reads_excel(db_engine: sa.Engine, tmp_path: Path) -> None:
@@ -164,14 +164,14 @@ def test_import_reads_excel(db_engine: sa.Engine, tmp_path: Path) -> None:
     frames.write_frame(
         pd.DataFrame({"company_name": ["招商银行"], "company_id": ["00036"]}), path, sheet="审核"
     )
-    reporting.import_reviewed_mappings(db_engine, path, sheet="审核")
+    review_import.import_reviewed_mappings(db_engine, path, sheet="审核")
     assert _manual(db_engine) == {"招商银行": "00036"}
 
 
 def test_mappings_export_streams_stored_rows(db_engine: sa.Engine, tmp_path: Path) -> None:
     path = tmp_path / "reviewed.csv"
     frames.write_frame(pd.DataFrame({"company_name": ["招商银行"], "company_id": ["1"]}), path)
-    reporting.import_reviewed_mappings(db_engine, path)
+    review_import.import_reviewed_mappings(db_engine, path)
     rows = list(reporting.export_mappings(db_engine))
     assert rows == [
         {
@@ -189,7 +189,7 @@ def test_import_closes_the_requests_of_reviewed_names(db_engine: sa.Engine, tmp_
     enqueue_names(db_engine, ["招商银行", "平安银行"], "reporting-salt")
     path = tmp_path / "reviewed.csv"
     frames.write_frame(pd.DataFrame({"客户名称": ["招商银行"], "公司代码": ["600000036"]}), path)
-    result = reporting.import_reviewed_mappings(db_engine, path)
+    result = review_import.import_reviewed_mappings(db_engine, path)
     assert result.requests_closed == 1
     unknown = reporting.unknown_from_database(db_engine)
     assert [c.company_name for c in unknown] == ["平安银行"]
@@ -198,8 +198,8 @@ def test_import_closes_the_requests_of_reviewed_names(db_engine: sa.Engine, tmp_
 def test_import_with_replace_corrects_a_reviewed_name(db_engine: sa.Engine, tmp_path: Path) -> None:
     path = tmp_path / "reviewed.csv"
     frames.write_frame(pd.DataFrame({"客户名称": ["招商银行"], "公司代码": ["600000036"]}), path)
-    reporting.import_reviewed_mappings(db_engine, path)
+    review_import.import_reviewed_mappings(db_engine, path)
     frames.write_frame(pd.DataFrame({"客户名称": ["招商银行"], "公司代码": ["600000099"]}), path)
-    result = reporting.import_reviewed_mappings(db_engine, path, replace=True)
+    result = review_import.import_reviewed_mappings(db_engine, path, replace=True)
     assert (result.replaced, result.skipped, result.inserted) == (1, 0, 0)
     assert _manual(db_engine) == {"招商银行": "600000099"}

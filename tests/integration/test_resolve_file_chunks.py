@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from work_data_hub import sample_data
-from work_data_hub.cli import _pipeline
+from work_data_hub.cli import _pipeline, _strategy
 from work_data_hub.eqc_server.testing import running_eqc_server
 from work_data_hub.infrastructure.db.engine import create_engine
 from work_data_hub.infrastructure.enrichment.company_id_resolver import CompanyIdResolver
@@ -61,7 +61,7 @@ def _seed(engine: sa.Engine, names: pd.Series) -> None:
 
 def _reference(engine: sa.Engine, source: frames.FrameSource, chunk_rows: int) -> Any:
     """Every chunk queried afresh, one transaction each (the path before the snapshot)."""
-    strategy = _pipeline.build_strategy(source.columns, {}, source_name="in.csv")
+    strategy = _strategy.build_strategy(source.columns, {}, source_name="in.csv")
     parts: list[pd.DataFrame] = []
     totals: dict[str, Any] = {}
     for chunk in source.iter_chunks(chunk_rows):
@@ -82,7 +82,7 @@ def _reference(engine: sa.Engine, source: frames.FrameSource, chunk_rows: int) -
 
 
 def _through_file(engine: sa.Engine, source: frames.FrameSource, out: Path, chunk_rows: int) -> Any:
-    strategy = _pipeline.build_strategy(source.columns, {}, source_name="in.csv")
+    strategy = _strategy.build_strategy(source.columns, {}, source_name="in.csv")
     done = _pipeline.resolve_file(
         engine, source, out, strategy, salt=SALT, overrides={}, chunk_rows=chunk_rows
     )
@@ -138,7 +138,7 @@ def test_a_name_eqc_found_in_one_chunk_comes_from_the_cache_in_the_next(
         path = tmp_path / "in.csv"
         frames.write_frame(pd.DataFrame({"客户名称": [company.full_name] * 4}), path)
         source = frames.open_source(path)
-        strategy = _pipeline.build_strategy(source.columns, {}, source_name="in.csv", sync_budget=5)
+        strategy = _strategy.build_strategy(source.columns, {}, source_name="in.csv", sync_budget=5)
 
         def provider(repository: CompanyMappingRepository | None, budget: int) -> EqcProvider:
             return EqcProvider(client, budget=budget, mapping_repository=repository)

@@ -28,7 +28,7 @@ from work_data_hub.infrastructure.enrichment.queue.worker import process_enrichm
 from work_data_hub.infrastructure.enrichment.types import MappingRecord
 from work_data_hub.infrastructure.eqc.client import EqcClient, EqcClientConfig
 from work_data_hub.infrastructure.eqc.rate_limit import InProcessRateLimiter
-from work_data_hub.reporting import import_reviewed_mappings
+from work_data_hub.review_import import import_reviewed_mappings
 
 SALT = "review-test-salt"
 REGISTRY: Registry = build_registry()

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from tests.helpers import insert_requests, status_counts
-from work_data_hub.cli import _pipeline
+from work_data_hub.cli import _pipeline, _strategy
 from work_data_hub.cli.app import app
 from work_data_hub.errors import StorageError
 from work_data_hub.infrastructure.db.engine import create_engine
@@ -88,7 +88,7 @@ def test_resolve_file_without_a_database_gives_temp_ids_and_says_nothing_was_que
     tmp_path: Path,
 ) -> None:
     source = frames.open_source(_csv(tmp_path, [*NAMES, NAMES[0]]))
-    strategy = _pipeline.build_strategy(source.columns, {}, source_name="in.csv")
+    strategy = _strategy.build_strategy(source.columns, {}, source_name="in.csv")
     engine = create_engine(closed_port_pg_url())
     try:
         done = _pipeline.resolve_file(engine, source, tmp_path / "out.csv", strategy, salt=SALT)

@@ -20,7 +20,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from work_data_hub import review, sample_data
-from work_data_hub.cli import _eqc, _pipeline
+from work_data_hub.cli import _eqc, _pipeline, _remap, _strategy
 from work_data_hub.eqc_server.testing import running_eqc_server
 from work_data_hub.infrastructure.db import engine as db_engine
 from work_data_hub.infrastructure.db import migrate
@@ -189,7 +189,7 @@ def _run_steps(
 ) -> DemoResult:
     source = frames.open_source(sample_path)
     original = frames.read_frame(sample_path)
-    strategy = _pipeline.build_strategy(
+    strategy = _strategy.build_strategy(
         source.columns, {}, source_name=sample_path.name, sync_budget=sync_budget
     )
     resolved_path = _pipeline.default_output_path(sample_path, "resolved")
@@ -207,7 +207,7 @@ def _run_steps(
         stats = worker.process_enrichment_queue(engine, client, concurrency=concurrency)
         # Spare capacity: the found companies' details teach their former names.
         details_pass.fetch_details(engine, client)
-    _pipeline.remap_file(engine, frames.open_source(resolved_path), remapped_path)
+    _remap.remap_file(engine, frames.open_source(resolved_path), remapped_path)
     # Next month's file: the same customers, now found in the mapping cache.
     second_path = _pipeline.default_output_path(sample_path, "next_run")
     second = _pipeline.resolve_file(
@@ -265,7 +265,7 @@ def _review_step(
     path = workdir / "annuity_2024_07.csv"
     frames.write_frame(pd.DataFrame({"客户名称": spellings}), path)
     source = frames.open_source(path)
-    strategy = _pipeline.build_strategy(source.columns, {}, source_name=path.name, sync_budget=0)
+    strategy = _strategy.build_strategy(source.columns, {}, source_name=path.name, sync_budget=0)
     _pipeline.resolve_file(
         engine,
         source,

@@ -26,7 +26,6 @@ from work_data_hub.infrastructure.db.errors import driver_error_type
 from work_data_hub.infrastructure.enrichment.company_id_resolver import CompanyIdResolver
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
 from work_data_hub.infrastructure.enrichment.mapping_snapshot import MappingSnapshot
-from work_data_hub.infrastructure.enrichment.queue import remap
 from work_data_hub.infrastructure.enrichment.types import (
     EqcProviderProtocol,
     ResolutionStrategy,
@@ -36,122 +35,20 @@ from work_data_hub.utils import clock
 from work_data_hub.utils.logging import get_logger
 
 __all__ = [
-    "COLUMN_FIELDS",
-    "KEY_FIELDS",
     "ProviderFactory",
-    "RemapSummary",
     "ResolvedFile",
-    "build_strategy",
+    "check_paths",
     "companion_paths",
     "default_output_path",
-    "parse_column_map",
-    "remap_file",
+    "open_output",
     "resolve_file",
 ]
 
 log = get_logger(__name__)
 
-#: ``--column-map`` keys (contract column names or short names) → strategy fields.
-COLUMN_FIELDS: dict[str, str] = {
-    "计划代码": "plan_code_column",
-    "客户名称": "customer_name_column",
-    "年金账户名": "account_name_column",
-    "年金账户号": "account_number_column",
-    "公司代码": "company_id_column",
-    "计划类型": "plan_type_column",
-    "plan_code": "plan_code_column",
-    "customer_name": "customer_name_column",
-    "account_name": "account_name_column",
-    "account_number": "account_number_column",
-    "company_id": "company_id_column",
-    "plan_type": "plan_type_column",
-}
-KEY_FIELDS = (
-    "customer_name_column",
-    "plan_code_column",
-    "account_name_column",
-    "account_number_column",
-    "company_id_column",
-)
-
 #: Builds the run's EQC provider for one chunk: ``(repository, remaining budget)``.
 ProviderFactory = Callable[[CompanyMappingRepository | None, int], EqcProviderProtocol | None]
 Progress = Callable[[int], None]
-
-
-def parse_column_map(items: Sequence[str]) -> dict[str, str]:
-    """``["客户名称=Customer"]`` → ``{"customer_name_column": "Customer"}``; ValueError if bad."""
-    mapping: dict[str, str] = {}
-    for item in items:
-        key, sep, column = item.partition("=")
-        key, column = key.strip(), column.strip()
-        if not sep or not column or key not in COLUMN_FIELDS:
-            known = ", ".join(k for k in COLUMN_FIELDS if not k.isascii())
-            raise ValueError(f"{item!r}: expected KEY=COLUMN with KEY one of {known}")
-        mapping[COLUMN_FIELDS[key]] = column
-    return mapping
-
-
-def build_strategy(
-    columns: Sequence[str],
-    column_map: Mapping[str, str],
-    *,
-    source_name: str,
-    sync_budget: int = 0,
-    queue: bool = True,
-    backflow: bool = True,
-    output_column: str = "company_id",
-    replace_output_column: bool = False,
-    max_name_length: int | None = None,
-    explain: bool = False,
-) -> ResolutionStrategy:
-    """The strategy for a file with ``columns``; InputError when a needed column is absent.
-
-    The customer-name column is required; columns named in ``column_map`` must exist; an
-    existing ``output_column`` is refused unless ``replace_output_column``.
-    """
-    strategy = ResolutionStrategy(
-        use_enrichment_service=sync_budget > 0,
-        sync_lookup_budget=sync_budget,
-        enable_async_queue=queue,
-        enable_backflow=backflow,
-        output_column=output_column,
-        explain=explain,
-    )
-    if max_name_length is not None:
-        strategy.max_name_length = max_name_length
-    for name, column in column_map.items():
-        setattr(strategy, name, column)
-    required = ["customer_name_column", *column_map]
-    missing = [
-        getattr(strategy, name)
-        for name in dict.fromkeys(required)
-        if getattr(strategy, name) not in columns
-    ]
-    if missing:
-        expected = ", ".join(
-            getattr(strategy, name) + (" (required)" if name == "customer_name_column" else "")
-            for name in KEY_FIELDS
-        )
-        raise InputError(
-            f"missing required column {', '.join(repr(m) for m in missing)} in {source_name}; "
-            f"expected: {expected}; found: {', '.join(columns) or 'no columns'} "
-            "(map a column with --column-map 客户名称=<column>)"
-        )
-    check_output_column(columns, strategy, source_name, replace=replace_output_column)
-    return strategy
-
-
-def check_output_column(
-    columns: Sequence[str], strategy: ResolutionStrategy, source_name: str, *, replace: bool
-) -> None:
-    """InputError when the output column already exists and may not be replaced."""
-    if replace or strategy.output_column not in columns:
-        return
-    raise InputError(
-        f"{source_name} already has a column {strategy.output_column!r}: name the new one "
-        "with --output-column NAME, or overwrite it with --replace-output-column"
-    )
 
 
 def default_output_path(input_path: Path, suffix: str = "resolved") -> Path:
@@ -170,7 +67,7 @@ def companion_paths(output_path: Path) -> tuple[Path, Path]:
     )
 
 
-def _check_paths(input_path: Path, output_path: Path, companions: Sequence[Path] = ()) -> None:
+def check_paths(input_path: Path, output_path: Path, companions: Sequence[Path] = ()) -> None:
     """Refuse outputs that are the input (by device and inode) or folders, before any write."""
     if frames.detect_format(output_path) is not frames.detect_format(input_path):
         raise InputError("the output file must have the same format as the input file")
@@ -208,7 +105,7 @@ def resolve_file(
     cached or queued, ``tier_errors["database"]`` counts it and the report warns.
     """
     report_path, unknown_path = companion_paths(output_path)
-    _check_paths(source.path, output_path, (report_path, unknown_path))
+    check_paths(source.path, output_path, (report_path, unknown_path))
     started = clock.utcnow()
     report = reporting.RunReport(
         input_path=source.path.name,
@@ -228,7 +125,7 @@ def resolve_file(
     unknown_file = atomic.AtomicFile(unknown_path)
     report_file = atomic.AtomicFile(report_path)
     try:
-        with _open_output(source, output_path) as writer:
+        with open_output(source, output_path) as writer:
             parts = source.iter_parts(chunk_rows)
             while True:
                 mark = time.perf_counter()
@@ -323,7 +220,7 @@ def resolve_file(
     )
 
 
-def _open_output(source: frames.FrameSource, output_path: Path) -> frames.FrameWriter:
+def open_output(source: frames.FrameSource, output_path: Path) -> frames.FrameWriter:
     return frames.open_writer(
         output_path,
         source.format,
@@ -406,50 +303,3 @@ def _count_database_unreachable(stats: Any, strategy: ResolutionStrategy) -> Non
     stats.tier_errors["database"] = stats.tier_errors.get("database", 0) + 1
     if strategy.enable_async_queue and stats.temp_ids_generated:
         stats.async_queue_errors += 1
-
-
-@dataclass(frozen=True, kw_only=True)
-class RemapSummary:
-    """Counts of a remap run."""
-
-    rows: int
-    temp_ids_seen: int
-    replaced: int
-    temp_ids_left: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-def remap_file(
-    engine: sa.Engine,
-    source: frames.FrameSource,
-    output_path: Path,
-    *,
-    column: str = "company_id",
-    chunk_rows: int = frames.DEFAULT_CHUNK_ROWS,
-    progress: Progress | None = None,
-) -> RemapSummary:
-    """Replace resolved temporary ids in ``column`` of ``source``, chunk by chunk."""
-    _check_paths(source.path, output_path)
-    for sheet in source.sheets or (None,):
-        if column not in source.columns_of(sheet):
-            raise InputError(
-                f"missing required column {column!r} in {source.path.name}; "
-                f"found: {', '.join(source.columns_of(sheet))} (choose it with --column)"
-            )
-    rows = seen = replaced = left = 0
-    with _open_output(source, output_path) as writer:
-        for sheet, chunk in source.iter_parts(chunk_rows):
-            with engine.connect() as conn:
-                out, stats = remap.remap_temp_ids(chunk, column, conn)
-            writer.write(out, sheet=sheet)
-            rows += len(chunk)
-            seen += stats.temp_id_rows
-            replaced += stats.remapped_rows
-            left += stats.unresolved_rows
-            if progress is not None:
-                progress(len(chunk))
-        writer.commit()
-    log.info("cli.file_remapped", rows=rows, replaced=replaced, temp_ids_left=left)
-    return RemapSummary(rows=rows, temp_ids_seen=seen, replaced=replaced, temp_ids_left=left)

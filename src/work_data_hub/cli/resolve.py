@@ -97,14 +97,14 @@ def resolve(
     as_json: Annotated[bool, typer.Option("--json", help="Print the run report as JSON.")] = False,
 ) -> None:
     """Give every row a company id; write the output, a JSON report and the unknown companies."""
-    from work_data_hub.cli import _eqc, _pipeline
+    from work_data_hub.cli import _eqc, _pipeline, _strategy
     from work_data_hub.infrastructure.enrichment.resolve.overrides import (
         load_company_id_overrides,
     )
     from work_data_hub.io import frames
 
     try:
-        mapped = _pipeline.parse_column_map(column_map or [])
+        mapped = _strategy.parse_column_map(column_map or [])
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--column-map") from None
     settings = load_settings()
@@ -123,7 +123,7 @@ def resolve(
         header_row=header_row,
         required_column=key_columns[0],
     )
-    strategy = _pipeline.build_strategy(
+    strategy = _strategy.build_strategy(
         source.columns,
         mapped,
         source_name=input_path.name,
@@ -136,7 +136,7 @@ def resolve(
         explain=explain,
     )
     for other in source.sheets[1:]:
-        _pipeline.check_output_column(
+        _strategy.check_output_column(
             source.columns_of(other),
             strategy,
             f"{input_path.name} sheet {other!r}",
@@ -182,11 +182,11 @@ def resolve(
 
 
 def _key_columns(mapped: dict[str, str]) -> list[str]:
-    from work_data_hub.cli import _pipeline
+    from work_data_hub.cli import _strategy
     from work_data_hub.infrastructure.enrichment.types import ResolutionStrategy
 
     defaults = ResolutionStrategy()
-    return [mapped.get(name, getattr(defaults, name)) for name in _pipeline.KEY_FIELDS]
+    return [mapped.get(name, getattr(defaults, name)) for name in _strategy.KEY_FIELDS]
 
 
 def render_report(report: dict[str, Any]) -> None:
@@ -248,7 +248,7 @@ def remap(
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
     """Replace temporary ids whose enrichment request is resolved by the real company id."""
-    from work_data_hub.cli import _pipeline
+    from work_data_hub.cli import _remap
     from work_data_hub.io import frames
 
     settings = load_settings()
@@ -257,7 +257,7 @@ def remap(
         open_engine(settings) as engine,
         progress(f"remapping {input_path.name}", source.total_rows) as advance,
     ):
-        summary = _pipeline.remap_file(
+        summary = _remap.remap_file(
             engine, source, output, column=column, chunk_rows=chunk_rows, progress=advance
         )
     info(f"wrote {output}")

@@ -129,11 +129,11 @@ def import_mappings(
 
     A file from 'export unknown' may leave company_id blank: such rows are ignored.
     """
-    from work_data_hub import reporting
+    from work_data_hub import review_import
 
     settings = load_settings()
     with open_engine(settings) as engine:
-        result = reporting.import_reviewed_mappings(
+        result = review_import.import_reviewed_mappings(
             engine,
             path,
             sheet=sheet,

@@ -1,16 +1,10 @@
 """Reads and writes of ``company_mapping`` and ``company_master``; the contract's enqueue.
 
-:class:`CompanyMappingRepository` works on the caller's connection and never begins or
-commits: the caller's ``with engine.begin()`` is the transaction, and optional writes
-(backflow, caching) belong in the caller's ``begin_nested()``.
-
-Every batch method runs one statement whatever the batch size: the rows of a batch travel
-as a constant number of bound parameters (:mod:`~work_data_hub.infrastructure.db.bound_batches`).
-The statements live in :mod:`_mapping_statements`, one builder per method.
-
-Driver errors (:class:`sqlalchemy.exc.DBAPIError`, including lost connections) are raised
-as :class:`~work_data_hub.errors.StorageError` carrying the driver's error class name.
-Logs carry counts and elapsed time only.
+The repository works on the caller's connection and never begins or commits; optional
+writes (backflow, caching) go inside :meth:`CompanyMappingRepository.savepoint`. A batch is
+one statement whatever its size (rows travel as bound arrays). Statements live in
+:mod:`._mapping_statements`, pre-SQL checks in :mod:`._mapping_checks`; driver errors
+become ``StorageError`` at :mod:`~work_data_hub.infrastructure.db.errors`. Logs: counts only.
 """
 
 from __future__ import annotations
@@ -344,11 +338,7 @@ class CompanyMappingRepository:
     # -- enrichment_requests ------------------------------------------------------------
 
     def enqueue_for_enrichment(self, requests: list[dict[str, str]]) -> EnqueueResult:
-        """Queue names for asynchronous enrichment (story 6.5): one statement.
-
-        The contract's entry point; the statement belongs to the queue, which owns
-        ``enrichment_requests``: see :meth:`.queue.repository.QueueRepository.enqueue`.
-        """
+        """Story 6.5's entry point; the queue owns the statement (``QueueRepository.enqueue``)."""
         return QueueRepository(self._conn).enqueue(requests)
 
     # -- helpers -------------------------------------------------------------------------
