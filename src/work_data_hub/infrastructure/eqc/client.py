@@ -34,15 +34,6 @@ import httpx
 from work_data_hub.errors import EqcAuthError, EqcError, EqcRateLimitWait, EqcTransientError
 from work_data_hub.infrastructure.eqc import parsing
 from work_data_hub.infrastructure.eqc.config import (
-    DEFAULT_BACKOFF_BASE_S,
-    DEFAULT_BACKOFF_CAP_S,
-    DEFAULT_CONNECT_TIMEOUT_S,
-    DEFAULT_DEADLINE_S,
-    DEFAULT_JITTER,
-    DEFAULT_MAX_ATTEMPTS,
-    DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_RATE_WAIT_S,
-    DEFAULT_READ_TIMEOUT_S,
     EqcClientConfig,
     backoff_delay,
     parse_retry_after,
@@ -52,22 +43,11 @@ from work_data_hub.infrastructure.eqc.types import CompanyInfo
 from work_data_hub.utils.logging import get_logger, mask_url_password, register_secret
 
 __all__ = [
-    "DEFAULT_BACKOFF_BASE_S",
-    "DEFAULT_BACKOFF_CAP_S",
-    "DEFAULT_CONNECT_TIMEOUT_S",
-    "DEFAULT_DEADLINE_S",
-    "DEFAULT_JITTER",
-    "DEFAULT_MAX_ATTEMPTS",
-    "DEFAULT_MAX_CONNECTIONS",
-    "DEFAULT_RATE_WAIT_S",
-    "DEFAULT_READ_TIMEOUT_S",
     "DETAIL_PATH",
     "LABELS_PATH",
     "SEARCH_PATH",
     "EqcClient",
     "EqcClientConfig",
-    "backoff_delay",
-    "parse_retry_after",
 ]
 
 
