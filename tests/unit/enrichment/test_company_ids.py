@@ -10,11 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from work_data_hub.infrastructure.enrichment import company_ids
 from work_data_hub.infrastructure.enrichment.company_ids import (
     MAX_COMPANY_ID_LENGTH,
     IdProblem,
     check_company_id,
     valid_company_id,
+    valid_company_ids,
 )
 from work_data_hub.infrastructure.enrichment.normalizer import generate_temp_company_id
 
@@ -93,3 +95,36 @@ def test_a_passing_id_is_a_fixed_point_of_the_rule(value: object) -> None:
 def test_integral_numbers_become_their_digits(number: int) -> None:
     assert valid_company_id(number) == str(number)
     assert valid_company_id(float(number)) == str(int(float(number)))
+
+
+@given(st.lists(st.one_of(st.text(max_size=20), st.integers(), st.floats(), st.none())))
+def test_a_column_of_ids_gets_each_value_s_verdict(values: list[object]) -> None:
+    assert valid_company_ids(values) == [valid_company_id(v) for v in values]
+
+
+def test_a_remembered_verdict_is_the_verdict_of_the_text() -> None:
+    first = check_company_id(" =SUM(A1) ")
+    assert check_company_id(" =SUM(A1) ") == first
+    assert first.problem is IdProblem.FORMULA
+
+
+def test_a_str_subclass_is_judged_afresh_not_by_the_memo() -> None:
+    class Shouting(str):
+        def __hash__(self) -> int:
+            return hash(self.upper())
+
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, str) and self.upper() == other.upper()
+
+    assert check_company_id("ABC").company_id == "ABC"  # remembered
+    # Equal to "ABC" and hashed like it, yet its own id is "abc".
+    assert check_company_id(Shouting("abc")).company_id == "abc"
+    assert valid_company_ids([Shouting("abc")]) == ["abc"]
+
+
+def test_the_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(company_ids, "MEMO_ENTRIES", 3)
+    monkeypatch.setattr(company_ids, "_verdicts", {})
+    ids = [f"C{i}" for i in range(10)]
+    assert valid_company_ids(ids) == ids
+    assert len(company_ids._verdicts) <= 3

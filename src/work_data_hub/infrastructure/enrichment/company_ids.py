@@ -18,7 +18,9 @@ Rules, in order (the first one broken is the reason given):
   escape a formula-safe file puts before one);
 * not shaped like a temporary id (``IN`` + 16 Base32 characters): those are ours.
 
-Pure: values in, values out.
+Pure: values in, values out. The verdicts on text are remembered (a bounded memo): a
+monthly file repeats the same few hundred thousand ids in every chunk, and a verdict is a
+function of the text alone, so remembering it cannot change one.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from collections.abc import Iterable
 from enum import StrEnum
 from numbers import Integral, Real
 
@@ -39,6 +42,7 @@ __all__ = [
     "IdProblem",
     "check_company_id",
     "valid_company_id",
+    "valid_company_ids",
 ]
 
 #: The ``canonical_id`` column holds 64 characters.
@@ -79,6 +83,11 @@ class IdCheck:
         return self.problem is None
 
 
+#: Verdicts remembered per exact ``str``; emptied when full (a few tens of MB at most).
+MEMO_ENTRIES = 262_144
+_verdicts: dict[str, IdCheck] = {}
+
+
 def _as_text(value: object) -> str | IdProblem:
     if isinstance(value, str):
         text = value.strip()
@@ -104,6 +113,18 @@ def _as_text(value: object) -> str | IdProblem:
 
 def check_company_id(value: object) -> IdCheck:
     """The clean id of ``value`` or why it is not one (see the module rules)."""
+    # Only plain str is remembered: a str subclass may redefine equality and hashing.
+    if type(value) is not str:
+        return _check(value)
+    verdict = _verdicts.get(value)
+    if verdict is None:
+        if len(_verdicts) >= MEMO_ENTRIES:
+            _verdicts.clear()
+        verdict = _verdicts[value] = _check(value)
+    return verdict
+
+
+def _check(value: object) -> IdCheck:
     text = _as_text(value)
     if isinstance(text, IdProblem):
         return IdCheck(None, text)
@@ -123,3 +144,14 @@ def check_company_id(value: object) -> IdCheck:
 def valid_company_id(value: object) -> str | None:
     """The clean id of ``value``, or None when it fails :func:`check_company_id`."""
     return check_company_id(value).company_id
+
+
+def valid_company_ids(values: Iterable[object]) -> list[str | None]:
+    """:func:`valid_company_id` of each value, in order (one call for a column of ids)."""
+    verdicts = _verdicts.get
+    ids: list[str | None] = []
+    append = ids.append
+    for value in values:
+        verdict = verdicts(value) if type(value) is str else None
+        append((verdict or check_company_id(value)).company_id)
+    return ids

@@ -259,11 +259,7 @@ def cache_tier_ids(
     hits: list[Hits] = []
     remaining = unresolved.copy()
     for match_type in CACHE_MATCH_TYPES:
-        mapping = {
-            alias: company_id
-            for alias, raw_id in (stored.get(match_type) or {}).items()
-            if (company_id := clean_company_id(raw_id)) is not None
-        }
+        mapping = _valid_ids(stored.get(match_type) or {})
         if not mapping or not remaining.any():
             continue
         column = keys.column_for(match_type)
@@ -278,10 +274,17 @@ def name_mapping_ids(stored: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
     what a plan hit is compared with."""
     ids: dict[str, str] = {}
     for match_type in (_MT.EQC.value, _MT.NAME.value):
-        for alias, raw_id in (stored.get(match_type) or {}).items():
-            if (company_id := clean_company_id(raw_id)) is not None:
-                ids[alias] = company_id
+        ids.update(_valid_ids(stored.get(match_type) or {}))
     return ids
+
+
+def _valid_ids(stored: Mapping[str, str]) -> Mapping[str, str]:
+    """``stored`` without the ids the id rule refuses (and with the others cleaned)."""
+    raw = list(stored.values())
+    cleaned = company_ids.valid_company_ids(raw)
+    if cleaned == raw:  # the usual case: every stored id is already clean
+        return stored
+    return {alias: cid for alias, cid in zip(stored, cleaned, strict=True) if cid is not None}
 
 
 def plan_name_conflicts(plan_hit: Hits, name: KeyColumn, name_ids: Mapping[str, str]) -> Mask:
