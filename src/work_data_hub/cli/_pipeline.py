@@ -31,7 +31,7 @@ from work_data_hub.infrastructure.enrichment.types import (
     ResolutionStrategy,
 )
 from work_data_hub.io import atomic, frames
-from work_data_hub.utils import clock
+from work_data_hub.utils import clock, collector
 from work_data_hub.utils.logging import get_logger
 
 __all__ = [
@@ -125,7 +125,7 @@ def resolve_file(
     unknown_file = atomic.AtomicFile(unknown_path)
     report_file = atomic.AtomicFile(report_path)
     try:
-        with open_output(source, output_path) as writer:
+        with collector.paused(), open_output(source, output_path) as writer:
             parts = source.iter_parts(chunk_rows)
             while True:
                 mark = time.perf_counter()
@@ -182,6 +182,8 @@ def resolve_file(
                 if progress is not None:
                     progress(len(chunk))
                 log.debug("cli.chunk_resolved", rows=len(chunk), chunk=report.chunks)
+                del chunk, result
+                collector.collect_young()
             writer.finish()
             report.rows_out = writer.rows_written
             report.unknown_companies = tally.write(

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 
+import pytest
+
 from work_data_hub.infrastructure.enrichment.mapping_snapshot import MappingSnapshot
 from work_data_hub.infrastructure.enrichment.types import (
     EnqueueResult,
@@ -93,7 +95,7 @@ def test_nothing_unknown_asks_the_database_nothing() -> None:
     assert len(stored.asked) == 1
 
 
-def test_written_keys_are_read_again() -> None:
+def test_keys_of_a_batch_inserted_whole_are_known_without_a_read() -> None:
     stored = _Stored({})
     snapshot = MappingSnapshot()
     repository = snapshot.bind(stored)
@@ -102,7 +104,41 @@ def test_written_keys_are_read_again() -> None:
         [MappingRecord(alias_name="甲", canonical_id="C1", match_type="name")]
     )
     assert snapshot.bind(stored).lookup_ids({"name": ["甲", "乙"]}) == {"name": {"甲": "C1"}}
-    assert stored.asked[1] == {"name": ["甲"]}
+    assert len(stored.asked) == 1  # the second lookup read nothing
+
+
+def test_keys_of_a_batch_not_inserted_whole_are_read_again() -> None:
+    stored = _Stored({("甲", "name"): "C9"})
+    snapshot = MappingSnapshot()
+    repository = snapshot.bind(stored)
+    repository.lookup_ids({"name": ["乙"]})
+    repository.insert_batch_with_conflict_check(
+        [
+            MappingRecord(alias_name="甲", canonical_id="C1", match_type="name"),  # kept: C9
+            MappingRecord(alias_name="乙", canonical_id="C2", match_type="name"),
+        ]
+    )
+    found = snapshot.bind(stored).lookup_ids({"name": ["甲", "乙"]})
+    assert found == {"name": {"甲": "C9", "乙": "C2"}}
+    assert stored.asked[1] == {"name": ["乙", "甲"]}
+
+
+def test_keys_of_a_failed_insert_are_read_again() -> None:
+    class _Failing(_Stored):
+        def insert_batch_with_conflict_check(
+            self, mappings: Sequence[MappingRecord]
+        ) -> InsertBatchResult:
+            raise RuntimeError("lost connection")
+
+    stored = _Failing({})
+    snapshot = MappingSnapshot()
+    snapshot.bind(stored).lookup_ids({"name": ["甲"]})
+    stored.rows[("甲", "name")] = "C3"  # e.g. written before the failure, then kept
+    with pytest.raises(RuntimeError):
+        snapshot.bind(stored).insert_batch_with_conflict_check(
+            [MappingRecord(alias_name="甲", canonical_id="C1", match_type="name")]
+        )
+    assert snapshot.bind(stored).lookup_ids({"name": ["甲"]}) == {"name": {"甲": "C3"}}
 
 
 def test_clear_reads_everything_again() -> None:

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from collections.abc import Iterable
 from enum import StrEnum
 from numbers import Integral, Real
 

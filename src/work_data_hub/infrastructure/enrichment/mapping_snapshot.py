@@ -8,11 +8,13 @@ repository in a :class:`~work_data_hub.infrastructure.enrichment.types.MappingRe
 that answers ``lookup_ids`` from the snapshot and the database together.
 
 It gives the ids the database would give: what a run writes goes through the wrapped
-repository, and the keys it writes (backflow) are forgotten, so the next chunk reads them
-again — inserted, skipped or in conflict, the database's answer stands. Writes the wrapper
-does not see (an EQC provider caching its hits) are the caller's to report with
-:meth:`MappingSnapshot.clear`. Mappings another process writes during the run are not seen
-for aliases the run already asked about: one snapshot per run, as the run's report is.
+repository. When the database inserted every record of a batch (backflow), each key now
+holds the record's id and the snapshot knows it; otherwise the batch's keys are
+forgotten, so the next chunk reads them again — skipped or in conflict, the database's
+answer stands. Writes the wrapper does not see (an EQC provider caching its hits) are the
+caller's to report with :meth:`MappingSnapshot.clear`. Mappings another process writes
+during the run are not seen for aliases the run already asked about: one snapshot per
+run, as the run's report is.
 """
 
 from __future__ import annotations
@@ -59,6 +61,18 @@ class MappingSnapshot:
         self._asked.clear()
         self._ids.clear()
 
+    def learn_written(self, records: Sequence[MappingRecord], result: InsertBatchResult) -> None:
+        """After ``records`` went to the database: their keys hold their ids when every
+        one of them was inserted (one row per record, so each row is the record's); any
+        other outcome makes the snapshot forget the keys, to read them again."""
+        written = {(r.alias_name, str(r.match_type)): r.canonical_id for r in records}
+        if result.inserted != len(records) or len(written) != len(records):
+            self.forget(written)
+            return
+        for (alias, match_type), canonical_id in written.items():
+            self._asked.setdefault(match_type, set()).add(alias)
+            self._ids.setdefault(match_type, {})[alias] = canonical_id
+
     def forget(self, keys: Iterable[tuple[str, str]]) -> None:
         """Forget ``(alias, match_type)`` pairs, so they are read again."""
         for alias, match_type in keys:
@@ -96,8 +110,12 @@ class MappingSnapshot:
         result: dict[str, dict[str, str]] = {}
         for aliases, kinds in groups.values():
             for kind in kinds:
-                ids = self._ids.get(kind, {})
-                hits = {alias: ids[alias] for alias in ids.keys() & aliases}
+                ids = self._ids.get(kind)
+                if not ids:
+                    continue
+                # One probe per alias: cheaper than intersecting with the growing key view.
+                get = ids.get
+                hits = {a: cid for a in aliases if (cid := get(a)) is not None}
                 if hits:
                     result[kind] = hits
         log.debug(
@@ -140,11 +158,14 @@ class SnapshotRepository:
         self, mappings: Sequence[MappingRecord]
     ) -> InsertBatchResult:
         try:
-            return self._repository.insert_batch_with_conflict_check(mappings)
-        finally:
-            # Forgotten even when the insert failed: its savepoint may have rolled back
-            # part of what the snapshot would otherwise have assumed.
+            result = self._repository.insert_batch_with_conflict_check(mappings)
+        except BaseException:
+            # Forgotten when the insert failed: its savepoint may have rolled back part of
+            # what the snapshot would otherwise have assumed.
             self._snapshot.forget((m.alias_name, m.match_type) for m in mappings)
+            raise
+        self._snapshot.learn_written(mappings, result)
+        return result
 
     def enqueue_for_enrichment(self, requests: list[dict[str, str]]) -> EnqueueResult:
         return self._repository.enqueue_for_enrichment(requests)
