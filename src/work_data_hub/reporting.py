@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -184,14 +185,21 @@ class UnknownTally:
         A row counts when its id has the shape of a temporary id; one temporary id stands
         for one normalized name, so no name is normalized again here.
         """
-        hit = temp_ids.temp_id_mask(output)
+        hit = temp_ids.temp_id_mask(output).to_numpy()
         if not hit.any():
             return
-        chunk = pd.DataFrame({"temp": output[hit].astype(str), "name": names[hit].astype(str)})
-        for temp_id, count in chunk["temp"].value_counts(sort=False).items():
-            self._counts[str(temp_id)] = self._counts.get(str(temp_id), 0) + int(count)
-        for temp_id, name in chunk.drop_duplicates("temp").itertuples(index=False):
-            self._names.setdefault(temp_id, name.strip())
+        # One factorization: per distinct temporary id, its rows and its first row.
+        codes, uniques = pd.factorize(output.to_numpy()[hit])
+        counts = np.bincount(codes)
+        _, first = np.unique(codes, return_index=True)
+        first_names = names[hit].iloc[first].astype(str).tolist()
+        tally, known = self._counts, self._names
+        for temp_id, count, name in zip(
+            map(str, uniques.tolist()), counts.tolist(), first_names, strict=True
+        ):
+            tally[temp_id] = tally.get(temp_id, 0) + count
+            if temp_id not in known:
+                known[temp_id] = name.strip()
 
     def __len__(self) -> int:
         return len(self._counts)
@@ -223,7 +231,11 @@ class UnknownTally:
         return len(self._counts)
 
     def _ordered(self) -> list[tuple[str, int]]:
-        return sorted(self._counts.items(), key=lambda item: (-item[1], item[0]))
+        counts = self._counts
+        # By id, then (stable) by count, highest first: two plain sorts, no key tuples.
+        ordered = sorted(counts)
+        ordered.sort(key=counts.__getitem__, reverse=True)
+        return [(temp_id, counts[temp_id]) for temp_id in ordered]
 
 
 def write_csv_rows(handle: IO[str], columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> int:
