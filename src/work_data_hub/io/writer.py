@@ -18,7 +18,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import openpyxl  # type: ignore[import-untyped]
 import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
@@ -134,6 +133,9 @@ class FrameWriter:
         self._finished = True
 
     def _write_workbook(self) -> None:
+        # Imported here: a CSV or Parquet run does not pay openpyxl's start-up.
+        import openpyxl  # type: ignore[import-untyped]  # noqa: PLC0415
+
         book = openpyxl.Workbook(write_only=True)
         order = list(self._grids) or list(self._excel)
         order += [name for name in self._excel if name not in order]
