@@ -97,11 +97,16 @@ def resolve(
     as_json: Annotated[bool, typer.Option("--json", help="Print the run report as JSON.")] = False,
 ) -> None:
     """Give every row a company id; write the output, a JSON report and the unknown companies."""
-    from work_data_hub.cli import _eqc, _pipeline, _strategy
-    from work_data_hub.infrastructure.enrichment.resolve.overrides import (
-        load_company_id_overrides,
-    )
-    from work_data_hub.io import frames
+    from work_data_hub.utils import collector
+
+    # Loading the resolver allocates a few hundred thousand objects that all survive:
+    # collector passes over them would find nothing.
+    with collector.paused():
+        from work_data_hub.cli import _eqc, _pipeline, _strategy
+        from work_data_hub.infrastructure.enrichment.resolve.overrides import (
+            load_company_id_overrides,
+        )
+        from work_data_hub.io import frames
 
     try:
         mapped = _strategy.parse_column_map(column_map or [])
