@@ -18,6 +18,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from work_data_hub.io.cells import terminal_safe
+
 __all__ = [
     "err_console",
     "info",
@@ -47,9 +49,6 @@ def print_json(data: Any) -> None:
 
 def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     """A rich table on stdout; cells lose control and escape characters (names are data)."""
-    # io.cells loads pandas: imported here, so that a command's start does not pay for it.
-    from work_data_hub.io.cells import terminal_safe
-
     table = Table(title=title, title_justify="left")
     for column in columns:
         table.add_column(column, overflow="fold")

@@ -11,17 +11,20 @@ as it is, so numbers keep their value.
 column with vectorized string operations (no Python loop per row), and
 :func:`formula_safe_frame` for every text column of a frame. :func:`terminal_safe` drops
 control and escape characters from text printed on a terminal.
+
+pandas and pyarrow are imported inside the column functions, which are handed pandas objects
+(so pandas is loaded by then): the CLI prints its tables through :func:`terminal_safe`
+without loading either.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.compute as pc  # type: ignore[import-untyped]
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "FORMULA_TRIGGERS",
@@ -56,6 +59,8 @@ def formula_safe_series(values: pd.Series) -> pd.Series:
     Only the cells that start with a trigger are touched, so a clean column costs one
     vectorized prefix test.
     """
+    import pandas as pd  # noqa: PLC0415 - see the module's docstring
+
     if not (pd.api.types.is_string_dtype(values.dtype) or values.dtype == object):
         return values
     try:
@@ -81,10 +86,15 @@ def _starts_with_trigger(values: pd.Series) -> pd.Series:
     prefix kernel, one pass per trigger over the column's bytes, four times faster than a
     regular expression; other text columns take pandas' vectorized match.
     """
+    import pandas as pd  # noqa: PLC0415 - see the module's docstring
+
     dtype = values.dtype
     if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
         matched: pd.Series = values.str.match(_TRIGGER_PATTERN, na=False).astype(bool)
         return matched
+    import pyarrow as pa  # type: ignore[import-untyped]  # noqa: PLC0415
+    import pyarrow.compute as pc  # type: ignore[import-untyped]  # noqa: PLC0415
+
     column = pa.array(values.array)
     hits = pc.starts_with(column, FORMULA_TRIGGERS[0])
     for trigger in FORMULA_TRIGGERS[1:]:

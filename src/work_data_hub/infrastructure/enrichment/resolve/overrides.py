@@ -16,7 +16,8 @@ The files are configuration written by people, so the parser is strict where PyY
 forgiving: it is ``SafeLoader`` (``safe_load``'s loader) minus aliases (no "billion laughs"
 expansion), minus implicit typing (an unquoted ``0012`` stays ``"0012"``, ``no`` stays
 ``"no"``, ids never become floats), and with duplicate keys refused; files above
-:data:`MAX_OVERRIDE_FILE_BYTES` are refused unread. Every problem is a ``ValueError`` naming
+:data:`MAX_OVERRIDE_FILE_BYTES` are refused unread (the loader is :mod:`_strict_yaml`,
+imported when a file is read). Every problem is a ``ValueError`` naming
 the file and, where there is one, the key. Messages may quote keys of the configuration;
 logs never do — they carry counts only.
 """
@@ -27,8 +28,6 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from work_data_hub.infrastructure.enrichment import company_ids, normalizer
 from work_data_hub.infrastructure.enrichment.types import (
@@ -57,7 +56,6 @@ OVERRIDE_FILE_TEMPLATE = "company_id_overrides_{level}.yml"
 MAX_OVERRIDE_FILE_BYTES = 8 * 1024 * 1024
 
 _NAME_LEVELS = frozenset({"name", "account_name"})
-_NULL_TAG = "tag:yaml.org,2002:null"
 
 
 def override_file_name(level: str) -> str:
@@ -155,16 +153,10 @@ def _read_yaml(path: Path) -> Any:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not UTF-8 text") from None
-    try:
-        return yaml.load(text, Loader=_OverridesLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ValueError(f"{path}: invalid YAML{where}: {exc.problem or exc.context}") from None
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: invalid YAML ({type(exc).__name__})") from None
-    except RecursionError:  # PyYAML composes nested collections recursively
-        raise ValueError(f"{path}: invalid YAML: nested too deeply") from None
+    # PyYAML loads with the first file read, not with the package.
+    from work_data_hub.infrastructure.enrichment.resolve import _strict_yaml  # noqa: PLC0415
+
+    return _strict_yaml.parse(path, text)
 
 
 def _text(path: Path, raw_key: object) -> str:
@@ -208,35 +200,3 @@ def _kind(value: object) -> str:
     if isinstance(value, list):
         return "a list"
     return f"a {type(value).__name__}"
-
-
-class _OverridesLoader(yaml.SafeLoader):
-    """``SafeLoader`` without aliases, without implicit typing, refusing duplicate keys."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise yaml.composer.ComposerError(
-                None, None, "aliases (*name) are not allowed", event.start_mark
-            )
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-        if isinstance(node, yaml.MappingNode):
-            seen: set[str] = set()
-            for key_node, _ in node.value:
-                if isinstance(key_node, yaml.ScalarNode):
-                    if key_node.value in seen:
-                        raise yaml.constructor.ConstructorError(
-                            None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
-                        )
-                    seen.add(key_node.value)
-        return super().construct_mapping(node, deep=deep)
-
-
-# Only "null" stays implicit: every other plain scalar (numbers, yes/no, dates) is a string.
-_OverridesLoader.yaml_implicit_resolvers = {
-    first: kept
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    if (kept := [(tag, pattern) for tag, pattern in resolvers if tag == _NULL_TAG])
-}
