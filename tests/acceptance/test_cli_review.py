@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +81,30 @@ def test_queue_status_table(cli: Cli) -> None:
     result: Any = cli("queue", "status")
     assert "enrichment queue" in result.stdout
     assert "oldest pending" in result.stdout
+
+
+def test_queue_status_in_a_fresh_process_loads_no_frame_libraries(cli: Cli) -> None:
+    """The whole command (settings, engine, counts, the table) starts without pandas."""
+    _enqueue(cli, "甲公司")
+    script = (
+        "import json, sys\n"
+        "from work_data_hub.cli.app import app\n"
+        "try:\n"
+        "    app(['queue', 'status'])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print(json.dumps(sorted(m for m in ('pandas', 'numpy', 'pyarrow') if m in sys.modules)))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WDH_", "DATABASE_URL"))}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**env, **cli.env},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert "oldest pending" in done.stdout
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
 
 
 def test_queue_work_once_drains_against_the_local_server(cli: Cli) -> None:

@@ -1,8 +1,9 @@
 """The package's import graph: no cycles, and the layers import only downwards.
 
 Edges are the imports a module runs when it is imported (module level, outside
-``if TYPE_CHECKING``); a ``from package import name`` counts as an edge to the submodule
-when ``name`` is one, else to the package.
+``if TYPE_CHECKING``), or with ``module_level_only=False`` also those inside functions (the
+deferred ones); a ``from package import name`` counts as an edge to the submodule when
+``name`` is one, else to the package.
 """
 
 from __future__ import annotations
@@ -95,8 +96,15 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_the_graph_sees_the_package() -> None:
     graph = _graph(module_level_only=True)
+    runner = f"{PACKAGE}.infrastructure.enrichment.resolve.batch"
+    assert f"{PACKAGE}.infrastructure.enrichment.resolve.tiers" in graph[runner]
+
+
+def test_the_graph_sees_imports_inside_functions_only_when_asked() -> None:
     resolver = f"{PACKAGE}.infrastructure.enrichment.company_id_resolver"
-    assert f"{PACKAGE}.infrastructure.enrichment.resolve.tiers" in graph[resolver]
+    runner = f"{PACKAGE}.infrastructure.enrichment.resolve.batch"
+    assert runner not in _graph(module_level_only=True)[resolver]
+    assert runner in _graph(module_level_only=False)[resolver]
 
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
@@ -105,6 +113,11 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 
 def test_no_import_cycles() -> None:
     assert _cycle(_graph(module_level_only=True)) is None
+
+
+def test_no_import_cycles_counting_imports_inside_functions() -> None:
+    """Deferring an import (to keep pandas out of start-up) must not hide a cycle."""
+    assert _cycle(_graph(module_level_only=False)) is None
 
 
 def test_the_eqc_layer_imports_nothing_from_enrichment() -> None:

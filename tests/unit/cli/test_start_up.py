@@ -45,6 +45,17 @@ def test_help_of_every_command_loads_neither_pandas_nor_sqlalchemy() -> None:
     assert sorted(m for m in HEAVY if m in loaded) == []
 
 
+def test_the_enrichment_package_and_the_queue_admin_load_no_frame_libraries() -> None:
+    """``queue status`` imports them; pandas, numpy and pyarrow load only with a frame (and
+    PyYAML only with an override file)."""
+    loaded = _modules_after(
+        "import work_data_hub.infrastructure.enrichment\n"
+        "import work_data_hub.infrastructure.enrichment.queue.admin"
+    )
+    assert "work_data_hub.infrastructure.enrichment.queue.admin" in loaded
+    assert sorted(m for m in ("pandas", "numpy", "pyarrow", "yaml") if m in loaded) == []
+
+
 def test_copied_option_defaults_equal_their_sources() -> None:
     assert _defaults.DEFAULT_CHUNK_ROWS == frames.DEFAULT_CHUNK_ROWS
     assert _defaults.DEFAULT_BATCH_SIZE == worker.DEFAULT_BATCH_SIZE

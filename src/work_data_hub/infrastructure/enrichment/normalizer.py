@@ -27,25 +27,27 @@ Why the rules are what they are:
 * The output uses full-width brackets, the form Chinese registries print.
 
 Everything here is pure: no I/O, no environment. The salt for temporary IDs is passed in by
-the caller (it is a secret; it comes from settings and never reaches a log).
+the caller (it is a secret; it comes from settings and never reaches a log). pandas is
+imported only by the Series helpers, when they run: the package re-exports this module, and
+commands that never touch a frame (``wdh-enrich queue status``) start without it.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Final
-
-import pandas as pd
+from typing import TYPE_CHECKING, Final
 
 from work_data_hub.infrastructure.enrichment import temp_ids
-from work_data_hub.infrastructure.enrichment._series import map_distinct
 from work_data_hub.infrastructure.enrichment.temp_ids import (
     EMPTY_KEY,
     TEMP_ID_PATTERN,
     TEMP_ID_PREFIX,
     temp_id_for_key,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "EMPTY_KEY",
@@ -353,6 +355,8 @@ def normalize_series(s: pd.Series) -> pd.Series:
     Returns an object Series of ``str`` (``""`` where the name is empty or missing) with the
     same index and name as ``s``.
     """
+    from work_data_hub.infrastructure.enrichment._series import map_distinct  # noqa: PLC0415
+
     return map_distinct(s, normalize_for_temp_id)
 
 
@@ -362,6 +366,8 @@ def temp_ids_for_series(s: pd.Series, salt: str) -> pd.Series:
     Rows without a name get no ID on purpose: one shared "empty" ID would merge unrelated
     records. Each distinct value is normalized and hashed once; same index and name as ``s``.
     """
+    from work_data_hub.infrastructure.enrichment._series import map_distinct  # noqa: PLC0415
+
     salt_bytes = temp_ids.salt_bytes(salt)
 
     def temp_id(value: object) -> str | None:

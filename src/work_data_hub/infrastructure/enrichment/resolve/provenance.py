@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 
 from work_data_hub.infrastructure.db import tables
+from work_data_hub.infrastructure.enrichment.resolve.explain import explain_columns
 from work_data_hub.infrastructure.enrichment.resolve.keys import Mask, Objects, found
 from work_data_hub.infrastructure.enrichment.resolve.tiers import PROVENANCE_LABELS, Hits
 
-__all__ = ["Details", "Provenance", "explain_columns"]
+__all__ = ["Details", "Provenance"]
 
 #: Source and confidence of a stored mapping, per ``(alias, match type)``.
 Details = dict[tuple[str, str], tuple[str, float]]
@@ -27,11 +28,6 @@ _SOURCE_LABELS: tuple[str, ...] = tuple(source.value for source in tables.Mappin
 _SOURCE_CODE = {label: code for code, label in enumerate(_SOURCE_LABELS)}
 _SOURCE_DTYPE = pd.CategoricalDtype(list(_SOURCE_LABELS))
 _EQC = tables.MappingSource.EQC.value
-
-
-def explain_columns(output_column: str) -> tuple[str, str, str]:
-    """The provenance columns ``explain`` adds: tier, mapping source, mapping confidence."""
-    return (f"{output_column}_tier", f"{output_column}_source", f"{output_column}_confidence")
 
 
 class Provenance:
