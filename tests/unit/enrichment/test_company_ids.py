@@ -17,6 +17,7 @@ from work_data_hub.infrastructure.enrichment.company_ids import (
     check_company_id,
     valid_company_id,
     valid_company_ids,
+    valid_id_mapping,
 )
 from work_data_hub.infrastructure.enrichment.normalizer import generate_temp_company_id
 
@@ -128,3 +129,13 @@ def test_the_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     ids = [f"C{i}" for i in range(10)]
     assert valid_company_ids(ids) == ids
     assert len(company_ids._verdicts) <= 3
+
+
+def test_a_mapping_of_clean_ids_comes_back_as_it_is() -> None:
+    ids = {"甲": "C1", "乙": "614810477"}
+    assert valid_id_mapping(ids) is ids
+
+
+def test_a_mapping_loses_refused_ids_and_keeps_the_others_clean() -> None:
+    ids = {"甲": " C1 ", "乙": "=HYPERLINK(1)", "丙": "N/A", "丁": "C4"}
+    assert valid_id_mapping(ids) == {"甲": "C1", "丁": "C4"}

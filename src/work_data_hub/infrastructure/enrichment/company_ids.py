@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -43,6 +43,7 @@ __all__ = [
     "check_company_id",
     "valid_company_id",
     "valid_company_ids",
+    "valid_id_mapping",
 ]
 
 #: The ``canonical_id`` column holds 64 characters.
@@ -155,3 +156,13 @@ def valid_company_ids(values: Iterable[object]) -> list[str | None]:
         verdict = verdicts(value) if type(value) is str else None
         append((verdict or check_company_id(value)).company_id)
     return ids
+
+
+def valid_id_mapping(ids: Mapping[str, object]) -> Mapping[str, str]:
+    """``ids`` (key → id) keeping only the ids that pass the rule, cleaned; ``ids`` itself
+    when every id is clean already (the usual case for ids read back from the database)."""
+    raw = list(ids.values())
+    cleaned = valid_company_ids(raw)
+    if cleaned == raw:
+        return ids  # type: ignore[return-value]  # equal to their clean ids: all str
+    return {key: cid for key, cid in zip(ids, cleaned, strict=True) if cid is not None}

@@ -259,7 +259,7 @@ def cache_tier_ids(
     hits: list[Hits] = []
     remaining = unresolved.copy()
     for match_type in CACHE_MATCH_TYPES:
-        mapping = _valid_ids(stored.get(match_type) or {})
+        mapping = company_ids.valid_id_mapping(stored.get(match_type) or {})
         if not mapping or not remaining.any():
             continue
         column = keys.column_for(match_type)
@@ -274,17 +274,8 @@ def name_mapping_ids(stored: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
     what a plan hit is compared with."""
     ids: dict[str, str] = {}
     for match_type in (_MT.EQC.value, _MT.NAME.value):
-        ids.update(_valid_ids(stored.get(match_type) or {}))
+        ids.update(company_ids.valid_id_mapping(stored.get(match_type) or {}))
     return ids
-
-
-def _valid_ids(stored: Mapping[str, str]) -> Mapping[str, str]:
-    """``stored`` without the ids the id rule refuses (and with the others cleaned)."""
-    raw = list(stored.values())
-    cleaned = company_ids.valid_company_ids(raw)
-    if cleaned == raw:  # the usual case: every stored id is already clean
-        return stored
-    return {alias: cid for alias, cid in zip(stored, cleaned, strict=True) if cid is not None}
 
 
 def plan_name_conflicts(plan_hit: Hits, name: KeyColumn, name_ids: Mapping[str, str]) -> Mask:
