@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -722,3 +723,23 @@ def test_a_weak_eqc_match_is_no_id_and_the_name_is_queued() -> None:
     assert stats.eqc_weak_hits == 1
     assert stats.budget_consumed == 2
     assert [r["normalized_name"] for r in repository.enqueued[0]] == ["乙公司"]
+
+
+def test_the_collector_is_held_back_during_a_batch_and_restored_after() -> None:
+    class Watching(FakeRepository):
+        collector_on: ClassVar[list[bool]] = []
+
+        def lookup_batch(self, keys: Sequence[tuple[str, str]]) -> list[MatchResult]:
+            self.collector_on.append(gc.isenabled())
+            return super().lookup_batch(keys)
+
+    repository = Watching()
+    resolve(frame(name=["甲公司"]), repository=repository)
+    assert repository.collector_on == [False]
+    assert gc.isenabled()
+
+
+def test_the_collector_is_restored_when_a_batch_raises() -> None:
+    with pytest.raises(ValueError, match="missing customer-name column"):
+        resolve(pd.DataFrame({"other": ["x"]}))
+    assert gc.isenabled()
