@@ -162,3 +162,30 @@ def test_a_name_eqc_found_in_one_chunk_comes_from_the_cache_in_the_next(
     assert stats["eqc_sync_hits"] == 1
     assert stats["db_cache_hits"] == 3
     assert frames.read_frame(done.output_path)["company_id"].nunique() == 1
+
+
+def test_a_write_failing_in_a_later_chunk_fails_the_run_and_leaves_no_file(
+    tmp_path: Path, db_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from work_data_hub.errors import InputError
+    from work_data_hub.io.writer import FrameWriter
+
+    source = frames.open_source(_input(tmp_path))
+    strategy = _strategy.build_strategy(source.columns, {}, source_name="in.csv")
+    written = FrameWriter.write
+    calls: list[int] = []
+
+    def failing(self: FrameWriter, frame: pd.DataFrame, sheet: str | None = None) -> None:
+        calls.append(len(frame))
+        if len(calls) == 3:
+            raise InputError("cannot write out.csv: OSError")
+        written(self, frame, sheet=sheet)
+
+    monkeypatch.setattr(FrameWriter, "write", failing)
+    out = tmp_path / "out.csv"
+    with pytest.raises(InputError, match="cannot write"):
+        _pipeline.resolve_file(
+            db_engine, source, out, strategy, salt=SALT, overrides={}, chunk_rows=500
+        )
+    assert len(calls) == 3  # no chunk written after the failure
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]

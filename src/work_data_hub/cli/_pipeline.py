@@ -11,6 +11,7 @@ run, spent across chunks.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 
 from work_data_hub import reporting
@@ -31,6 +33,7 @@ from work_data_hub.infrastructure.enrichment.types import (
     ResolutionStrategy,
 )
 from work_data_hub.io import atomic, frames
+from work_data_hub.io.write_behind import WriteBehind
 from work_data_hub.utils import clock, collector
 from work_data_hub.utils.logging import get_logger
 
@@ -125,7 +128,11 @@ def resolve_file(
     unknown_file = atomic.AtomicFile(unknown_path)
     report_file = atomic.AtomicFile(report_path)
     try:
-        with collector.paused(), open_output(source, output_path) as writer:
+        with (
+            collector.paused(),
+            open_output(source, output_path) as writer,
+            WriteBehind() as behind,
+        ):
             parts = source.iter_parts(chunk_rows)
             while True:
                 mark = time.perf_counter()
@@ -172,18 +179,25 @@ def resolve_file(
                     eqc_usable = provider.is_available and not provider.rate_limited
                 stats.budget_remaining = remaining
                 reporting.merge_statistics(report.statistics, stats)
-                mark = time.perf_counter()
-                names = chunk[strategy.customer_name_column]
-                tally.add(names, result.data[strategy.output_column])
-                writer.write(result.data, sheet=sheet)
-                report.add_time("write", clock.ms_since(mark, None))
+                # Written on the writer thread while the next chunk is read and resolved.
+                write = functools.partial(
+                    _write_chunk,
+                    writer,
+                    tally,
+                    chunk[strategy.customer_name_column],
+                    result.data,
+                    sheet=sheet,
+                    output_column=strategy.output_column,
+                )
+                report.add_time("write", behind.submit(write))
                 report.rows_in += len(chunk)
                 report.chunks += 1
                 if progress is not None:
                     progress(len(chunk))
                 log.debug("cli.chunk_resolved", rows=len(chunk), chunk=report.chunks)
-                del chunk, result
+                del chunk, result, write
                 collector.collect_young()
+            report.add_time("write", behind.drain())
             writer.finish()
             report.rows_out = writer.rows_written
             report.unknown_companies = tally.write(
@@ -220,6 +234,20 @@ def resolve_file(
     return ResolvedFile(
         report=report, output_path=output_path, report_path=report_path, unknown_path=unknown_path
     )
+
+
+def _write_chunk(
+    writer: frames.FrameWriter,
+    tally: reporting.UnknownTally,
+    names: pd.Series,
+    data: pd.DataFrame,
+    *,
+    sheet: str | None,
+    output_column: str,
+) -> None:
+    """Count the chunk's unknown names and append it to the output (the writer thread)."""
+    tally.add(names, data[output_column])
+    writer.write(data, sheet=sheet)
 
 
 def open_output(source: frames.FrameSource, output_path: Path) -> frames.FrameWriter:
