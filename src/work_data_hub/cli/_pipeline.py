@@ -1,11 +1,12 @@
 """File-level services behind ``resolve`` and ``remap``: chunks in, chunks out, one report.
 
 Each chunk is resolved in its own database transaction (the mapping cache, backflow and
-queue writes of a chunk commit together), then appended to the output, so memory is
-bounded by the chunk size whatever the file size. The mapping cache is read through one
-:class:`MappingSnapshot` per run: a chunk reads only the aliases no earlier chunk read,
-and what the run writes is read again. The EQC sync budget is one budget for the whole
-run, spent across chunks.
+queue writes of a chunk commit together), then appended to the output on the writer
+thread (:class:`~work_data_hub.io.write_behind.WriteBehind`) while the next chunk is read
+and resolved, so memory is bounded by two chunks whatever the file size. The mapping
+cache is read through one :class:`MappingSnapshot` per run: a chunk reads only the aliases
+no earlier chunk read, and what the run writes is known or read again. The EQC sync
+budget is one budget for the whole run, spent across chunks.
 """
 
 from __future__ import annotations
