@@ -71,14 +71,29 @@ class BackflowCandidates:
     withheld: int = 0
 
 
-def _distinct_per_key(key_codes: Codes, other_codes: Codes, n_keys: int) -> Codes:
-    """Per key, how many distinct ``other_codes`` (``-1`` counts as a value) its rows hold."""
-    width = np.int64(int(other_codes.max(initial=-1)) + 2)
-    pairs = pd.unique(key_codes.astype(np.int64) * width + (other_codes.astype(np.int64) + 1))
-    counts: Codes = np.bincount(
-        np.asarray(pairs, dtype=np.int64) // width, minlength=n_keys
-    ).astype(np.intp)
-    return counts
+def _one_value_per_key(key_codes: Codes, other_codes: Codes, n_keys: int) -> Mask:
+    """Per key, whether all its rows hold the same ``other_codes`` value (``-1`` counts as a
+    value); a key without rows does not. The lowest and highest value per key, in two
+    unbuffered passes, instead of hashing every (key, value) pair."""
+    low, high = _value_range(key_codes, other_codes, n_keys)
+    same: Mask = low == high
+    return same
+
+
+def _several_values_per_key(key_codes: Codes, other_codes: Codes, n_keys: int) -> Mask:
+    """Per key, whether its rows hold more than one ``other_codes`` value."""
+    low, high = _value_range(key_codes, other_codes, n_keys)
+    several: Mask = low < high
+    return several
+
+
+def _value_range(key_codes: Codes, other_codes: Codes, n_keys: int) -> tuple[Codes, Codes]:
+    # A key without rows keeps low > high, so it has neither one value nor several.
+    low = np.full(n_keys, np.iinfo(np.intp).max, dtype=np.intp)
+    high = np.full(n_keys, np.iinfo(np.intp).min, dtype=np.intp)
+    np.minimum.at(low, key_codes, other_codes)
+    np.maximum.at(high, key_codes, other_codes)
+    return low, high
 
 
 def single_employer_keys(keys: FrameKeys, column: KeyColumn, *, plan: bool) -> Mask:
@@ -100,8 +115,8 @@ def single_employer_keys(keys: FrameKeys, column: KeyColumn, *, plan: bool) -> M
         bad_rows |= ~keys.single_plan[has_key]
     evidence: Mask = (
         (np.bincount(key_codes[bad_rows], minlength=n_keys) == 0)
-        & (_distinct_per_key(key_codes, name_codes, n_keys) == 1)
-        & (_distinct_per_key(key_codes, id_codes, n_keys) == 1)
+        & _one_value_per_key(key_codes, name_codes, n_keys)
+        & _one_value_per_key(key_codes, id_codes, n_keys)
     )
     return evidence
 
@@ -118,7 +133,7 @@ def shared_keys(keys: FrameKeys, column: KeyColumn, *, plan: bool) -> Mask:
     for other in (keys.name.codes, id_codes):
         rows = has_key & (other >= 0)
         if rows.any():
-            shared |= _distinct_per_key(column.codes[rows], other[rows], n_keys) > 1
+            shared |= _several_values_per_key(column.codes[rows], other[rows], n_keys)
     if plan and keys.single_plan is not None:
         collective = has_key & ~keys.single_plan
         shared |= np.bincount(column.codes[collective], minlength=n_keys) > 0
