@@ -55,3 +55,19 @@ def test_a_full_memo_is_emptied_before_it_grows_past_its_bound(
     names = ["丙公司", "丁公司"]
     assert key_cache.name_keys(names) == [normalizer.normalize_for_temp_id(n) for n in names]
     assert len(key_cache._name_keys) == 2
+
+
+def test_a_spelling_repeated_in_one_call_is_normalized_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[object] = []
+    normalize = normalizer.normalize_for_temp_id
+
+    def counting(value: object) -> str:
+        calls.append(value)
+        return normalize(value)
+
+    monkeypatch.setattr(normalizer, "normalize_for_temp_id", counting)
+    keys = key_cache.name_keys(["甲公司", "乙公司", "甲公司", None, None])
+    assert keys == [normalize(v) for v in ["甲公司", "乙公司", "甲公司", None, None]]
+    assert calls == ["甲公司", "乙公司", None, None]  # non-text is not remembered

@@ -38,7 +38,7 @@ def clear() -> None:
 
 
 def name_keys(values: Sequence[object]) -> list[str]:
-    """``normalize_for_temp_id`` of each value (distinct, hashable values expected)."""
+    """``normalize_for_temp_id`` of each value (hashable values; a repeat is normalized once)."""
     get = _name_keys.get
     # Only plain str is looked up: a str subclass may redefine equality and hashing.
     keys: list[str | None] = [get(value) if type(value) is str else None for value in values]
@@ -49,10 +49,13 @@ def name_keys(values: Sequence[object]) -> list[str]:
         _name_keys.clear()
     for i in missing:
         value = values[i]
-        key = normalizer.normalize_for_temp_id(value)
-        keys[i] = key
         if type(value) is str:
-            _name_keys[value] = key
+            key = get(value)  # a repeat, normalized a moment ago
+            if key is None:
+                key = _name_keys[value] = normalizer.normalize_for_temp_id(value)
+        else:
+            key = normalizer.normalize_for_temp_id(value)
+        keys[i] = key
     return keys  # type: ignore[return-value]  # every None was filled
 
 

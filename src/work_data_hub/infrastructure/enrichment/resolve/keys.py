@@ -273,7 +273,12 @@ def _code_column(series: pd.Series | None, n_rows: int) -> KeyColumn:
     if series is None:
         return KeyColumn.empty(n_rows)
     codes, uniques = _factorize(series)
-    return KeyColumn.from_keys(codes, (canonical_code(v) for v in uniques.tolist()))
+    raw = uniques.tolist()
+    keys = [canonical_code(v) for v in raw]
+    if keys == raw and "" not in keys:
+        # Every cell is its own key already (the usual case): the factorization stands.
+        return KeyColumn(codes, uniques)
+    return KeyColumn.from_keys(codes, keys)
 
 
 def _same_cells(a: pd.Series, b: pd.Series) -> Mask:
@@ -303,8 +308,12 @@ def _name_columns(
         same = _same_cells(customer, account)
         if not same.all():
             a_codes[~same], a_uniques = _factorize(account.array[~same])
-    union_codes, union = _factorize(np.concatenate([c_uniques, a_uniques]))
-    keyed = KeyColumn.from_keys(union_codes, key_cache.name_keys(union.tolist()))
+    # A spelling in both columns is looked up twice in the memo: cheaper than a third
+    # factorization to merge the two lists first.
+    spellings = c_uniques.tolist() + a_uniques.tolist()
+    keyed = KeyColumn.from_keys(
+        np.arange(len(spellings), dtype=np.intp), key_cache.name_keys(spellings)
+    )
     key_of_union = keyed.codes  # one entry per customer unique, then per account unique
     c_key = np.append(key_of_union[: len(c_uniques)], -1).astype(np.intp)
     a_key = np.append(key_of_union[len(c_uniques) :], -1).astype(np.intp)
