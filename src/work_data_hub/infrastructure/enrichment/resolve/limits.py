@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from work_data_hub.infrastructure.enrichment.types import ResolutionStrategy
 
@@ -37,6 +39,8 @@ def too_long_rows(df: pd.DataFrame, strategy: ResolutionStrategy) -> np.ndarray[
         values = df[column]
         if not isinstance(values, pd.Series):  # duplicate columns: build_frame_keys refuses
             continue
+        if _arrow_within(values, limit):
+            continue
         if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
             try:
                 lengths = values.str.len()
@@ -44,3 +48,13 @@ def too_long_rows(df: pd.DataFrame, strategy: ResolutionStrategy) -> np.ndarray[
                 continue
             mask |= (lengths > limit).fillna(False).to_numpy(dtype=bool)
     return mask
+
+
+def _arrow_within(values: pd.Series, limit: int) -> bool:
+    """Whether an Arrow-backed text column (what the readers give) has no cell longer than
+    ``limit``: one length pass and a maximum in Arrow, no per-row Series."""
+    dtype = values.dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return False
+    longest = pc.max(pc.utf8_length(pa.array(values.array))).as_py()
+    return longest is None or longest <= limit
