@@ -42,22 +42,20 @@ def test_at_most_one_write_is_in_flight() -> None:
     assert started == [1, 2]
 
 
-def test_a_failed_write_is_raised_by_the_next_submit() -> None:
-    def broken() -> None:
-        raise OSError("disk full")
+def _broken() -> None:
+    raise OSError("disk full")
 
+
+def test_a_failed_write_is_raised_by_the_next_submit() -> None:
     with WriteBehind() as behind:
-        behind.submit(broken)
+        behind.submit(_broken)
         with pytest.raises(OSError, match="disk full"):
             behind.submit(lambda: None)
 
 
 def test_a_failed_last_write_is_raised_by_drain() -> None:
-    def broken() -> None:
-        raise OSError("disk full")
-
     with WriteBehind() as behind:
-        behind.submit(broken)
+        behind.submit(_broken)
         with pytest.raises(OSError, match="disk full"):
             behind.drain()
 
