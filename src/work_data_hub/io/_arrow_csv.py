@@ -16,12 +16,8 @@ messages stay the file's rules and messages.
 
 from __future__ import annotations
 
-import contextlib
-import queue
-import threading
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped]
@@ -33,9 +29,6 @@ __all__ = ["ARROW_ENCODINGS", "ArrowFallback", "arrow_csv_chunks"]
 ARROW_ENCODINGS = ("utf-8", "utf-8-sig")
 #: Bytes per parsed block: big enough for the threads to share, small enough to bound memory.
 _BLOCK_BYTES = 4 << 20
-#: Parsed blocks that may wait for the caller (64 MB of text at most).
-_BLOCKS_AHEAD = 16
-_END = object()
 
 
 class ArrowFallback(Exception):
@@ -71,11 +64,14 @@ def arrow_csv_chunks(path: Path, columns: Sequence[str], chunk_rows: int) -> Ite
         )
     except pa.ArrowException as exc:  # the first block does not parse
         raise ArrowFallback(0) from exc
-    # The read-ahead thread is stopped (``closing``) before the reader closes.
-    with reader, contextlib.closing(_read_ahead(reader)) as batches:
-        for batch in batches:
-            if isinstance(batch, pa.ArrowException):
-                raise ArrowFallback(done) from batch
+    with reader:
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                break
+            except pa.ArrowException as exc:
+                raise ArrowFallback(done) from exc
             pending.append(batch)
             pending_rows += batch.num_rows
             while pending_rows >= chunk_rows:
@@ -87,49 +83,6 @@ def arrow_csv_chunks(path: Path, columns: Sequence[str], chunk_rows: int) -> Ite
                 pending_rows = rest.num_rows
     if pending_rows or done == 0:  # pandas too gives one empty frame for a header alone
         yield _frame(pa.Table.from_batches(pending, schema=reader.schema), done)
-
-
-def _read_ahead(reader: Any) -> Generator[Any, None, None]:
-    """The reader's batches, parsed on a second thread while the caller works (pyarrow
-    parses without the GIL); a parse error comes as the last item, in order.
-
-    At most :data:`_BLOCKS_AHEAD` blocks wait, so memory stays bounded; when the caller
-    stops early the thread stops at its next block.
-    """
-    blocks: queue.Queue[Any] = queue.Queue(maxsize=_BLOCKS_AHEAD)
-    stop = threading.Event()
-
-    def produce() -> None:
-        item: Any = None
-        while not stop.is_set():
-            try:
-                item = reader.read_next_batch()
-            except StopIteration:
-                item = _END
-            except pa.ArrowException as exc:
-                item = exc
-            while not stop.is_set():
-                try:
-                    blocks.put(item, timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
-            if item is _END or isinstance(item, pa.ArrowException):
-                return
-
-    worker = threading.Thread(target=produce, name="wdh-csv-read", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = blocks.get()
-            if item is _END:
-                return
-            yield item
-            if isinstance(item, pa.ArrowException):
-                return
-    finally:
-        stop.set()
-        worker.join()
 
 
 def _frame(table: pa.Table, start: int) -> pd.DataFrame:

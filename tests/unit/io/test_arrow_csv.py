@@ -108,21 +108,3 @@ def test_header_cell_holding_a_line_break_is_one_header_row(tmp_path: Path) -> N
     path.write_bytes(codecs.BOM_UTF8 + '"客户\n名称",计划代码\n\n甲,P1\n乙,P2\n'.encode())
     chunks = _assert_same_as_pandas(path, 1)
     assert [c.iloc[0, 0] for c in chunks] == ["甲", "乙"]
-
-
-def test_a_reader_left_after_its_first_chunk_stops_its_read_ahead_thread(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import threading
-
-    from work_data_hub.io import _arrow_csv
-
-    monkeypatch.setattr(_arrow_csv, "_BLOCK_BYTES", 1 << 10)  # many blocks to read ahead
-    monkeypatch.setattr(_arrow_csv, "_BLOCKS_AHEAD", 2)
-    path = tmp_path / "big.csv"
-    path.write_text("name,n\n" + "".join(f"公司{i},{i}\n" for i in range(20_000)), "utf-8")
-    chunks = _arrow_csv.arrow_csv_chunks(path, ["name", "n"], 1_000)
-    first = next(chunks)
-    assert first["n"].tolist()[:2] == ["0", "1"]
-    chunks.close()
-    assert not [t for t in threading.enumerate() if t.name == "wdh-csv-read"]
