@@ -88,10 +88,9 @@ def _rate(part: int, whole: int) -> float:
 class RunReport:
     """What one resolve run did; ``rows_in == rows_out`` is the first thing to check.
 
-    ``timings_ms`` holds the run's steps: ``read`` (waiting for the next chunk, which the
-    reader parses ahead), ``resolve``, ``write`` (the writer thread's own time, which
-    overlaps the next chunk's resolution) and ``total``; so the steps may add up to more
-    than the total.
+    ``timings_ms`` holds the run's steps: ``read``, ``resolve``, ``write`` (the writer
+    thread's own time, which overlaps the next chunk's reading and resolution) and
+    ``total``; so the steps may add up to more than the total.
     """
 
     input_path: str
