@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from work_data_hub.infrastructure.db import tables
-from work_data_hub.infrastructure.db.bound_batches import storable
+from work_data_hub.infrastructure.db.bound_batches import all_storable, storable
 from work_data_hub.infrastructure.enrichment.types import MappingRecord
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "as_record",
     "check_mapping",
     "checked_keys",
+    "sort_out",
     "storable_id",
 ]
 
@@ -64,3 +65,30 @@ def check_mapping(index: int, record: MappingRecord) -> None:
         raise ValueError(f"mapping {index} has an empty 'canonical_id'")
     if not 0.0 <= record.confidence <= 1.0:
         raise ValueError(f"mapping {index}: confidence must be between 0 and 1")
+
+
+def sort_out(
+    records: list[MappingRecord], by_key: Mapping[tuple[str, str], list[MappingRecord]]
+) -> tuple[list[MappingRecord], int, int]:
+    """``(candidates, skipped, conflicts)`` of a checked batch grouped by key: one candidate
+    per key; a key whose records disagree on the id is a conflict (none of them is written,
+    a wrong mapping being worse than a missing one); repeats and records the database
+    cannot store (one must not fail the whole batch) are skipped."""
+    clean = all_storable(t for r in records for t in (r.alias_name, r.canonical_id)) and all(
+        len(r.canonical_id) <= ID_LENGTH for r in records
+    )
+    if clean and len(by_key) == len(records):  # the usual batch: one record per key
+        return [first for first, *_ in by_key.values()], 0, 0
+    candidates: list[MappingRecord] = []
+    skipped = conflicts = 0
+    for (alias, _kind), group in by_key.items():
+        if not clean and (
+            storable(alias) != alias or not all(storable_id(r.canonical_id) for r in group)
+        ):
+            skipped += len(group)
+        elif len({r.canonical_id for r in group}) > 1:
+            conflicts += len(group)
+        else:
+            candidates.append(group[0])
+            skipped += len(group) - 1
+    return candidates, skipped, conflicts

@@ -18,7 +18,6 @@ import sqlalchemy as sa
 
 from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.db.bound_batches import (
-    all_storable,
     array_params,
     rows_params,
     storable,
@@ -203,27 +202,11 @@ class CompanyMappingRepository:
             by_key.setdefault((record.alias_name, record.match_type), []).append(record)
         if not by_key:
             return InsertBatchResult()
-
-        candidates: list[MappingRecord] = []
-        skipped = conflicts = 0
-        clean = all_storable(t for r in records for t in (r.alias_name, r.canonical_id)) and all(
-            len(r.canonical_id) <= checks.ID_LENGTH for r in records
-        )
-        for (alias, _kind), records in by_key.items():
-            if not clean and (
-                storable(alias) != alias
-                or not all(checks.storable_id(r.canonical_id) for r in records)
-            ):
-                skipped += len(records)  # one unstorable record must not fail the whole batch
-            elif len({r.canonical_id for r in records}) > 1:
-                conflicts += len(records)
-            else:
-                candidates.append(records[0])
-                skipped += len(records) - 1
+        candidates, skipped, conflicts = checks.sort_out(records, by_key)
         inserted = 0
         if candidates:
             # Sorted so that concurrent batches take index locks in the same order.
-            candidates.sort(key=lambda r: (r.alias_name, r.match_type))
+            candidates.sort(key=operator.attrgetter("alias_name", "match_type"))
             started = time.perf_counter()
             with storage_errors("insert_batch_with_conflict_check"):
                 written = self._insert_candidates(candidates)
