@@ -333,10 +333,11 @@ def _pair_column(plan: KeyColumn, name: KeyColumn) -> KeyColumn:
     combined = plan.codes[both].astype(np.int64) * width + name.codes[both]
     pair_codes, pairs = pd.factorize(combined)
     codes[both] = pair_codes
-    plan_keys, name_keys = plan.keys.tolist(), name.keys.tolist()
+    plan_of, name_of = np.divmod(np.asarray(pairs, dtype=np.int64), width)
+    separator = HARDCODE_SEPARATOR
     keys = [
-        f"{plan_keys[int(p) // int(width)]}{HARDCODE_SEPARATOR}{name_keys[int(p) % int(width)]}"
-        for p in np.asarray(pairs).tolist()
+        f"{p}{separator}{n}"
+        for p, n in zip(plan.keys[plan_of].tolist(), name.keys[name_of].tolist(), strict=True)
     ]
     return KeyColumn(codes, np.asarray(keys, dtype=object))
 
