@@ -327,3 +327,18 @@ def test_hardcode_pairs_are_built_only_when_their_column_is_asked_for() -> None:
     assert "hardcode" not in vars(keys)
 
     assert keys.column_for("hardcode").keys.tolist() == ["P1|甲公司"]
+
+
+def test_code_keys_are_plain_text_whatever_the_cells() -> None:
+    cells = pd.Series(np.array(["P1", " P2 ", "P1", "P3"], dtype=object))
+    cells[3] = np.str_("P3")
+    column = _frame_keys._code_column(cells, len(cells))
+    assert column.keys.tolist() == ["P1", "P2", "P3"]
+    assert {type(k) for k in column.keys.tolist()} == {str}
+    assert column.codes.tolist() == [0, 1, 0, 2]
+
+
+def test_a_clean_code_column_keeps_its_factorization() -> None:
+    column = _frame_keys._code_column(pd.Series(["A", "B", None, "A"], dtype="str"), 4)
+    assert column.keys.tolist() == ["A", "B"]
+    assert column.codes.tolist() == [0, 1, -1, 0]

@@ -275,7 +275,7 @@ def _code_column(series: pd.Series | None, n_rows: int) -> KeyColumn:
     codes, uniques = _factorize(series)
     raw = uniques.tolist()
     keys = [canonical_code(v) for v in raw]
-    if keys == raw and "" not in keys:
+    if keys == raw and "" not in keys and set(map(type, raw)) <= {str}:
         # Every cell is its own key already (the usual case): the factorization stands.
         return KeyColumn(codes, uniques)
     return KeyColumn.from_keys(codes, keys)
