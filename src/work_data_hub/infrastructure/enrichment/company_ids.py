@@ -149,13 +149,7 @@ def valid_company_id(value: object) -> str | None:
 
 def valid_company_ids(values: Iterable[object]) -> list[str | None]:
     """:func:`valid_company_id` of each value, in order (one call for a column of ids)."""
-    verdicts = _verdicts.get
-    ids: list[str | None] = []
-    append = ids.append
-    for value in values:
-        verdict = verdicts(value) if type(value) is str else None
-        append((verdict or check_company_id(value)).company_id)
-    return ids
+    return [check_company_id(value).company_id for value in values]
 
 
 def valid_id_mapping(ids: Mapping[str, object]) -> Mapping[str, str]:

@@ -314,9 +314,9 @@ def _name_columns(
     keyed = KeyColumn.from_keys(
         np.arange(len(spellings), dtype=np.intp), key_cache.name_keys(spellings)
     )
-    key_of_union = keyed.codes  # one entry per customer unique, then per account unique
-    c_key = np.append(key_of_union[: len(c_uniques)], -1).astype(np.intp)
-    a_key = np.append(key_of_union[len(c_uniques) :], -1).astype(np.intp)
+    key_of_spelling = keyed.codes  # one entry per customer unique, then per account unique
+    c_key = np.append(key_of_spelling[: len(c_uniques)], -1).astype(np.intp)
+    a_key = np.append(key_of_spelling[len(c_uniques) :], -1).astype(np.intp)
     name = KeyColumn(c_key[c_codes], keyed.keys)
     account_name = KeyColumn(np.where(same, name.codes, a_key[a_codes]), keyed.keys)
     raw = RawNames(c_codes, c_uniques, c_key[:-1])
@@ -334,9 +334,8 @@ def _pair_column(plan: KeyColumn, name: KeyColumn) -> KeyColumn:
     pair_codes, pairs = pd.factorize(combined)
     codes[both] = pair_codes
     plan_of, name_of = np.divmod(np.asarray(pairs, dtype=np.int64), width)
-    separator = HARDCODE_SEPARATOR
     keys = [
-        f"{p}{separator}{n}"
+        f"{p}{HARDCODE_SEPARATOR}{n}"
         for p, n in zip(plan.keys[plan_of].tolist(), name.keys[name_of].tolist(), strict=True)
     ]
     return KeyColumn(codes, np.asarray(keys, dtype=object))
