@@ -100,9 +100,10 @@ def resolve(
     from work_data_hub.utils import collector
 
     # Loading the resolver allocates a few hundred thousand objects that all survive:
-    # collector passes over them would find nothing.
+    # collector passes over them would find nothing. The EQC client (httpx) is loaded
+    # only for a run with a sync budget.
     with collector.paused():
-        from work_data_hub.cli import _eqc, _pipeline, _strategy
+        from work_data_hub.cli import _pipeline, _strategy
         from work_data_hub.infrastructure.enrichment.resolve.overrides import (
             load_company_id_overrides,
         )
@@ -160,11 +161,12 @@ def resolve(
         except StorageError as exc:  # never block a pipeline: resolve without the database
             warn(f"{exc}; resolving without it: unknown names get temporary ids, none is queued")
         # The same database-shared rate limit as the workers (in process without a database).
-        client = (
-            stack.enter_context(_eqc.make_client(settings, "--sync-budget", engine=engine))
-            if sync_budget > 0
-            else None
-        )
+        factory: _pipeline.ProviderFactory | None = None
+        if sync_budget > 0:
+            from work_data_hub.cli import _eqc
+
+            client = stack.enter_context(_eqc.make_client(settings, "--sync-budget", engine=engine))
+            factory = _eqc.provider_factory(client)
         advance = stack.enter_context(progress(f"resolving {input_path.name}", source.total_rows))
         done = _pipeline.resolve_file(
             engine,
@@ -173,7 +175,7 @@ def resolve(
             strategy,
             salt=settings.alias_salt,
             overrides=overrides,
-            provider_factory=_eqc.provider_factory(client) if client is not None else None,
+            provider_factory=factory,
             chunk_rows=chunk_rows,
             progress=advance,
         )

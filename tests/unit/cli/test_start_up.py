@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 from work_data_hub.cli import _defaults
 from work_data_hub.eqc_server import registry
@@ -16,10 +18,10 @@ from work_data_hub.io import frames
 HEAVY = ("pandas", "sqlalchemy", "numpy", "pyarrow", "alembic", "httpx", "openpyxl")
 
 
-def _modules_after(code: str) -> set[str]:
+def _modules_after(code: str, env: dict[str, str] | None = None) -> set[str]:
     script = f"import sys, json\n{code}\nprint(json.dumps(sorted(sys.modules)))"
     done = subprocess.run(
-        [sys.executable, "-c", script], check=True, capture_output=True, text=True
+        [sys.executable, "-c", script], check=True, capture_output=True, text=True, env=env
     )
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
 
@@ -43,6 +45,22 @@ def test_help_of_every_command_loads_neither_pandas_nor_sqlalchemy() -> None:
     )
     loaded = _modules_after(code)
     assert sorted(m for m in HEAVY if m in loaded) == []
+
+
+def test_resolve_without_a_sync_budget_loads_no_eqc_client(tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("客户名称\n测试公司\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WDH_")}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'wdh.db'}", WDH_LOG_LEVEL="ERROR")
+    code = (
+        "from work_data_hub.cli.app import app\n"
+        f"app([\"resolve\", {str(source)!r}, \"-o\", {str(tmp_path / 'out.csv')!r}],"
+        " standalone_mode=False)"
+    )
+    loaded = _modules_after(code, env)
+    assert "work_data_hub.cli._pipeline" in loaded
+    assert (tmp_path / "out.csv").exists()
+    assert sorted(m for m in ("httpx", "work_data_hub.cli._eqc") if m in loaded) == []
 
 
 def test_the_enrichment_package_and_the_queue_admin_load_no_frame_libraries() -> None:
