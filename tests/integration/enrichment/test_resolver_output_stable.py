@@ -110,12 +110,22 @@ def _checksum(data: pd.DataFrame) -> str:
     return hashlib.sha256("\x1e".join(lines).encode("utf-8")).hexdigest()
 
 
-def _resolve(conn: sa.Connection) -> tuple[str, dict[str, object]]:
+def _arrow_text_frame() -> pd.DataFrame:
+    """The mix with its name columns as Arrow-backed text, as the file readers give them."""
+    frame = _frame()
+    for column in ("客户名称", "年金账户名"):
+        frame[column] = frame[column].astype(pd.StringDtype("pyarrow"))
+    return frame
+
+
+def _resolve(
+    conn: sa.Connection, frame: pd.DataFrame | None = None
+) -> tuple[str, dict[str, object]]:
     resolver = CompanyIdResolver(
         yaml_overrides=_overrides(), mapping_repository=CompanyMappingRepository(conn), salt=SALT
     )
     with conn.begin_nested() as savepoint:
-        result = resolver.resolve_batch(_frame())
+        result = resolver.resolve_batch(_frame() if frame is None else frame)
         savepoint.rollback()  # every run sees the same database
     counts = result.statistics.to_dict()
     return _checksum(result.data), {name: counts[name] for name in EXPECTED_COUNTS}
@@ -126,4 +136,13 @@ def test_output_matches_the_recorded_checksum_cold_and_warm(db_conn: sa.Connecti
     key_cache.clear()
     cold = _resolve(db_conn)
     warm = _resolve(db_conn)
+    assert cold == warm == (EXPECTED, EXPECTED_COUNTS)
+
+
+def test_arrow_backed_name_columns_give_the_recorded_output(db_conn: sa.Connection) -> None:
+    """The Arrow path of key building (:mod:`spelling_index`) gives the same ids and counts."""
+    _seed(db_conn)
+    key_cache.clear()
+    cold = _resolve(db_conn, _arrow_text_frame())
+    warm = _resolve(db_conn, _arrow_text_frame())
     assert cold == warm == (EXPECTED, EXPECTED_COUNTS)

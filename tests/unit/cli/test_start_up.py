@@ -54,7 +54,7 @@ def test_resolve_without_a_sync_budget_loads_no_eqc_client(tmp_path: Path) -> No
     env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'wdh.db'}", WDH_LOG_LEVEL="ERROR")
     code = (
         "from work_data_hub.cli.app import app\n"
-        f"app([\"resolve\", {str(source)!r}, \"-o\", {str(tmp_path / 'out.csv')!r}],"
+        f'app(["resolve", {str(source)!r}, "-o", {str(tmp_path / "out.csv")!r}],'
         " standalone_mode=False)"
     )
     loaded = _modules_after(code, env)

@@ -31,10 +31,14 @@ _temp_salt: list[str] = []  # the salt the temp-id memo belongs to (at most one)
 
 
 def clear() -> None:
-    """Forget every remembered key and temp id."""
+    """Forget every remembered key and temp id (the Arrow spelling index's keys too)."""
     _name_keys.clear()
     _temp_ids.clear()
     _temp_salt.clear()
+    # Imported here: it needs pyarrow, which this module does not.
+    from work_data_hub.infrastructure.enrichment.resolve import spelling_index  # noqa: PLC0415
+
+    spelling_index.clear()
 
 
 def name_keys(values: Sequence[object]) -> list[str]:

@@ -12,7 +12,8 @@ Key rules (documented here because the DB cache and the backflow depend on them)
   with gaps into floats), otherwise as ``str(float)``; missing values (None, NaN, ``pd.NA``,
   NaT), infinities, booleans and other objects give ``""`` — no key.
 * **Names** (customer name, account name) use ``normalizer.normalize_for_temp_id``
-  (remembered per process by :mod:`key_cache`); a name that normalizes to ``""`` has no key.
+  (remembered per process by :mod:`key_cache`, and by :mod:`spelling_index` for the Arrow
+  text the readers give); a name that normalizes to ``""`` has no key.
 * **Hardcode** keys are ``"<plan code>|<normalized customer name>"``.
 
 Pure: values in, values out. :mod:`tiers` re-exports what the resolver uses.
@@ -21,21 +22,26 @@ Pure: values in, values out. :mod:`tiers` re-exports what the resolver uses.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 from numbers import Integral, Real
-from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.enrichment import company_ids, types
-from work_data_hub.infrastructure.enrichment.resolve import key_cache
+from work_data_hub.infrastructure.enrichment.resolve.key_column import (
+    Codes,
+    KeyColumn,
+    Mask,
+    Objects,
+    factorize,
+    found,
+)
+from work_data_hub.infrastructure.enrichment.resolve.name_columns import RawNames, name_columns
 from work_data_hub.infrastructure.enrichment.temp_ids import TEMP_ID_PATTERN, is_temp_id
 from work_data_hub.infrastructure.enrichment.types import ResolutionStrategy
 
@@ -58,10 +64,6 @@ __all__ = [
     "found",
     "is_temp_id",
 ]
-
-Codes = npt.NDArray[np.intp]
-Mask = npt.NDArray[np.bool_]
-Objects = npt.NDArray[np.object_]
 
 #: A YAML override value marking a known non-company: the row is excluded.
 EXCLUDED_MARKER = types.EXCLUDED_MARKER
@@ -116,95 +118,7 @@ def clean_company_id(value: object) -> str | None:
     return company_ids.valid_company_id(value)
 
 
-def found(values: Objects) -> Mask:
-    """Elementwise ``value is not None`` of an object array (vectorized)."""
-    flags: Mask = np.asarray(values != None, dtype=bool)  # noqa: E711 - elementwise
-    return flags
-
-
 # --------------------------------------------------------------------------- key columns
-
-
-def _hashable_or_none(value: object) -> object:
-    try:
-        hash(value)
-    except TypeError:
-        return None
-    return value
-
-
-def _factorize(values: Any) -> tuple[Codes, Objects]:
-    try:
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    except TypeError:
-        # Unhashable cells (lists, dicts) are not keys: treat them as missing.
-        cleaned = np.empty(len(values), dtype=object)
-        cleaned[:] = [_hashable_or_none(v) for v in values]
-        codes, uniques = pd.factorize(cleaned, use_na_sentinel=True)
-    return np.asarray(codes, dtype=np.intp), np.asarray(uniques, dtype=object)
-
-
-@dataclass(frozen=True, slots=True)
-class KeyColumn:
-    """A factorized key column: ``keys[codes[i]]`` is row ``i``'s key (``-1`` = no key)."""
-
-    codes: Codes
-    keys: Objects
-
-    @classmethod
-    def empty(cls, n_rows: int) -> KeyColumn:
-        return cls(np.full(n_rows, -1, dtype=np.intp), np.empty(0, dtype=object))
-
-    @classmethod
-    def from_keys(cls, raw_codes: Codes, key_per_raw: Iterable[str]) -> KeyColumn:
-        """Re-factorize: ``key_per_raw[j]`` is the key of raw distinct value ``j``."""
-        per_raw = np.asarray(list(key_per_raw), dtype=object)
-        if per_raw.size:
-            per_raw[per_raw == ""] = None
-        key_codes, keys = _factorize(per_raw)
-        # Appending -1 makes code -1 (no raw value) map to -1 through plain indexing.
-        lookup = np.append(key_codes, -1).astype(np.intp)
-        return cls(lookup[raw_codes], keys)
-
-    def used(self, rows: Mask) -> Codes:
-        """Indexes into ``keys`` of the keys used by ``rows``, in first-appearance order."""
-        present = np.bincount(self.codes[rows & (self.codes >= 0)], minlength=len(self.keys))
-        used: Codes = np.flatnonzero(present).astype(np.intp)
-        return used
-
-    def map_keys(self, mapping: Mapping[str, str], rows: Mask) -> Objects:
-        """Per distinct key: ``mapping[key]`` for keys used by ``rows``, else None."""
-        per_key = np.full(len(self.keys), None, dtype=object)
-        if mapping:
-            used = self.used(rows)
-            found = [mapping.get(key) for key in self.keys[used].tolist()]
-            if found:
-                per_key[used] = np.asarray(found, dtype=object)
-        return per_key
-
-    def rows_where(self, per_key: Mask, rows: Mask) -> Mask:
-        """Rows among ``rows`` whose key is flagged in ``per_key``."""
-        flags = np.append(per_key.astype(bool), False)
-        result: Mask = rows & flags[self.codes]
-        return result
-
-    def take(self, per_key: Objects, rows: Mask) -> Objects:
-        """Per row: ``per_key`` of the row's key for ``rows``, None elsewhere."""
-        out = np.full(len(self.codes), None, dtype=object)
-        if len(per_key):
-            values = np.empty(len(per_key) + 1, dtype=object)
-            values[:-1] = per_key  # the extra last slot (None) serves code -1
-            out[rows] = values[self.codes[rows]]
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class RawNames:
-    """Raw customer-name spellings: ``values[codes[i]]``; ``key_of_raw`` → name key index."""
-
-    codes: Codes
-    values: Objects
-    key_of_raw: Codes
 
 
 @dataclass(frozen=True)
@@ -272,55 +186,13 @@ class FrameKeys:
 def _code_column(series: pd.Series | None, n_rows: int) -> KeyColumn:
     if series is None:
         return KeyColumn.empty(n_rows)
-    codes, uniques = _factorize(series)
+    codes, uniques = factorize(series)
     raw = uniques.tolist()
     keys = [canonical_code(v) for v in raw]
     if keys == raw and "" not in keys and set(map(type, raw)) <= {str}:
         # Every cell is its own key already (the usual case): the factorization stands.
         return KeyColumn(codes, uniques)
     return KeyColumn.from_keys(codes, keys)
-
-
-def _same_cells(a: pd.Series, b: pd.Series) -> Mask:
-    """Rows where both columns hold the same (non-missing) value; one vectorized compare."""
-    try:
-        equal = a.array == b.array
-        same: Mask = np.asarray(pd.array(equal, dtype="boolean").fillna(False), dtype=bool)
-    except (TypeError, ValueError):
-        return np.zeros(len(a), dtype=bool)
-    return same
-
-
-def _name_columns(
-    customer: pd.Series, account: pd.Series | None
-) -> tuple[KeyColumn, KeyColumn, RawNames]:
-    """Both name columns over one key space; each distinct spelling is normalized once.
-
-    The account name often repeats the customer name: those rows reuse the customer
-    column's codes, and only the other account-name cells are factorized.
-    """
-    n_rows = len(customer)
-    c_codes, c_uniques = _factorize(customer)
-    a_codes = np.full(n_rows, -1, dtype=np.intp)
-    a_uniques = np.empty(0, dtype=object)
-    same = np.zeros(n_rows, dtype=bool)
-    if account is not None:
-        same = _same_cells(customer, account)
-        if not same.all():
-            a_codes[~same], a_uniques = _factorize(account.array[~same])
-    # A spelling in both columns is looked up twice in the memo: cheaper than a third
-    # factorization to merge the two lists first.
-    spellings = c_uniques.tolist() + a_uniques.tolist()
-    keyed = KeyColumn.from_keys(
-        np.arange(len(spellings), dtype=np.intp), key_cache.name_keys(spellings)
-    )
-    key_of_spelling = keyed.codes  # one entry per customer unique, then per account unique
-    c_key = np.append(key_of_spelling[: len(c_uniques)], -1).astype(np.intp)
-    a_key = np.append(key_of_spelling[len(c_uniques) :], -1).astype(np.intp)
-    name = KeyColumn(c_key[c_codes], keyed.keys)
-    account_name = KeyColumn(np.where(same, name.codes, a_key[a_codes]), keyed.keys)
-    raw = RawNames(c_codes, c_uniques, c_key[:-1])
-    return name, account_name, raw
 
 
 def _pair_column(plan: KeyColumn, name: KeyColumn) -> KeyColumn:
@@ -375,10 +247,10 @@ def build_frame_keys(df: pd.DataFrame, strategy: ResolutionStrategy) -> FrameKey
     if n_rows >= PARALLEL_KEYS_MIN_ROWS:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="wdh-frame-keys") as pool:
             codes = pool.submit(code_columns)
-            name, account_name, raw = _name_columns(customer, account)
+            name, account_name, raw = name_columns(customer, account)
             plan, account_number, existing = codes.result()
     else:
-        name, account_name, raw = _name_columns(customer, account)
+        name, account_name, raw = name_columns(customer, account)
         plan, account_number, existing = code_columns()
     return FrameKeys(
         n_rows=n_rows,
@@ -394,7 +266,7 @@ def build_frame_keys(df: pd.DataFrame, strategy: ResolutionStrategy) -> FrameKey
 
 def _single_plan_rows(series: pd.Series) -> Mask:
     """Rows whose plan type is ``单一计划`` (trimmed); one check per distinct value."""
-    codes, uniques = _factorize(series)
+    codes, uniques = factorize(series)
     flags = np.asarray(
         [isinstance(v, str) and v.strip() == SINGLE_EMPLOYER_PLAN for v in uniques.tolist()]
         + [False],

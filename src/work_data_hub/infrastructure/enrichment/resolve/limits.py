@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
+from work_data_hub.infrastructure.enrichment.resolve import spelling_index
 from work_data_hub.infrastructure.enrichment.types import ResolutionStrategy
 
 __all__ = ["KEY_COLUMN_FIELDS", "too_long_rows"]
@@ -53,8 +53,8 @@ def too_long_rows(df: pd.DataFrame, strategy: ResolutionStrategy) -> np.ndarray[
 def _arrow_within(values: pd.Series, limit: int) -> bool:
     """Whether an Arrow-backed text column (what the readers give) has no cell longer than
     ``limit``: one length pass and a maximum in Arrow, no per-row Series."""
-    dtype = values.dtype
-    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+    text = spelling_index.arrow_text(values)
+    if text is None:
         return False
-    longest = pc.max(pc.utf8_length(pa.array(values.array))).as_py()
+    longest = pc.max(pc.utf8_length(text)).as_py()
     return longest is None or longest <= limit

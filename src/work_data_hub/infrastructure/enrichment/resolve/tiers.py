@@ -375,17 +375,16 @@ def enqueue_requests(keys: FrameKeys, rows: Mask, temp_per_key: Objects) -> list
     first = np.ones(len(order), dtype=bool)
     first[1:] = sorted_keys[1:] != sorted_keys[:-1]
     requests: list[dict[str, str]] = []
-    values, names = raw.values.tolist(), keys.name.keys.tolist()
-    for raw_code, key in zip(
-        candidates[order][first].tolist(), sorted_keys[first].tolist(), strict=True
-    ):
+    chosen = candidates[order][first]
+    names = keys.name.keys.tolist()
+    for spelling, key in zip(raw.texts(chosen), sorted_keys[first].tolist(), strict=True):
         temp_id = temp_per_key[key]
         if temp_id is None:
             continue
         requests.append(
             {
                 # PostgreSQL cannot store NUL in text; the normalized key never holds one.
-                "raw_name": str(values[raw_code]).replace("\x00", ""),
+                "raw_name": str(spelling).replace("\x00", ""),
                 "normalized_name": names[key],
                 "temp_id": str(temp_id),
             }
