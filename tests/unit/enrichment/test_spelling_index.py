@@ -132,3 +132,7 @@ def test_arrow_and_python_paths_give_the_same_name_columns(
     assert np.array_equal(got_raw.key_of_raw, want_raw.key_of_raw)
     everything = np.arange(len(want_raw.values), dtype=np.intp)
     assert got_raw.texts(everything) == want_raw.texts(everything)
+
+
+def test_the_index_is_bounded_like_the_key_memo() -> None:
+    assert spelling_index.MAX_SPELLINGS == key_cache.MAX_ENTRIES

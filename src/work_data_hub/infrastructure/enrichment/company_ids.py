@@ -31,7 +31,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from itertools import compress, repeat
 from numbers import Integral, Real
+from operator import attrgetter, is_
 
 from work_data_hub.infrastructure.enrichment import temp_ids, types
 
@@ -87,6 +89,7 @@ class IdCheck:
 #: Verdicts remembered per exact ``str``; emptied when full (a few tens of MB at most).
 MEMO_ENTRIES = 262_144
 _verdicts: dict[str, IdCheck] = {}
+_company_id_of = attrgetter("company_id")
 
 
 def _as_text(value: object) -> str | IdProblem:
@@ -148,8 +151,17 @@ def valid_company_id(value: object) -> str | None:
 
 
 def valid_company_ids(values: Iterable[object]) -> list[str | None]:
-    """:func:`valid_company_id` of each value, in order (one call for a column of ids)."""
-    return [check_company_id(value).company_id for value in values]
+    """:func:`valid_company_id` of each value, in order (one call for a column of ids).
+
+    Plain text is looked up in the verdict memo at C speed (``map``, no Python frame per
+    id): a file run asks about the same stored ids chunk after chunk."""
+    listed = values if isinstance(values, list) else list(values)
+    if set(map(type, listed)) - {str}:
+        return [check_company_id(value).company_id for value in listed]
+    verdicts: list[IdCheck | None] = list(map(_verdicts.get, listed))
+    for index in compress(range(len(listed)), map(is_, verdicts, repeat(None))):
+        verdicts[index] = check_company_id(listed[index])
+    return list(map(_company_id_of, verdicts))
 
 
 def valid_id_mapping(ids: Mapping[str, object]) -> Mapping[str, str]:

@@ -21,6 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from itertools import compress, filterfalse, repeat
+from operator import is_not
+from typing import cast
 
 from work_data_hub.infrastructure.enrichment.types import (
     EnqueueResult,
@@ -87,16 +90,19 @@ class MappingSnapshot:
         """``repository.lookup_ids`` for what is not known yet, the rest from memory."""
         # Types sharing one alias list (the resolver asks every name under several types)
         # keep sharing one list, so the repository still reads each alias once.
-        groups: dict[int, tuple[set[str], list[str]]] = {}
+        groups: dict[int, tuple[list[str], list[str]]] = {}
         for match_type, aliases in aliases_by_type.items():
             if id(aliases) not in groups:
-                groups[id(aliases)] = (set(aliases), [])
+                listed = aliases if isinstance(aliases, list) else list(aliases)
+                groups[id(aliases)] = (listed, [])
             groups[id(aliases)][1].append(str(match_type))
         missing: dict[str, list[str]] = {}
         for aliases, kinds in groups.values():
-            unknown: set[str] = set()
+            unknown: dict[str, None] = {}
             for kind in kinds:
-                unknown |= aliases - self._asked.setdefault(kind, set())
+                asked = self._asked.setdefault(kind, set())
+                if not asked.issuperset(aliases):
+                    unknown.update(dict.fromkeys(filterfalse(asked.__contains__, aliases)))
             listed = list(unknown)
             for kind in kinds:
                 if listed:
@@ -113,11 +119,12 @@ class MappingSnapshot:
                 ids = self._ids.get(kind)
                 if not ids:
                     continue
-                # One probe per alias: cheaper than intersecting with the growing key view.
-                get = ids.get
-                hits = {a: cid for a in aliases if (cid := get(a)) is not None}
+                # One probe per alias, every step at C speed (no Python frame per alias).
+                stored = list(map(ids.get, aliases))
+                present = map(is_not, stored, repeat(None))
+                hits = dict(compress(zip(aliases, stored, strict=True), present))
                 if hits:
-                    result[kind] = hits
+                    result[kind] = cast(dict[str, str], hits)  # the None ones were left out
         log.debug(
             "mapping_snapshot.lookup_done",
             asked=sum(len(a) for a, _ in groups.values()),

@@ -81,7 +81,7 @@ class KeyColumn:
         per_key = np.full(len(self.keys), None, dtype=object)
         if mapping:
             used = self.used(rows)
-            found = [mapping.get(key) for key in self.keys[used].tolist()]
+            found = list(map(mapping.get, self.keys[used].tolist()))
             if found:
                 per_key[used] = np.asarray(found, dtype=object)
         return per_key

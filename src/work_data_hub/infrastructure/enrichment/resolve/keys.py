@@ -153,9 +153,11 @@ class FrameKeys:
         the temporary tier would give — but never propagated or learned.
         """
         keys = self.existing.keys.tolist()
-        per_key = np.full(len(keys), None, dtype=object)
-        for index, check in enumerate(self._existing_checks):
-            per_key[index] = keys[index] if check is None else check.company_id
+        per_key = np.empty(len(keys), dtype=object)
+        per_key[:] = [
+            key if check is None else check.company_id
+            for key, check in zip(keys, self._existing_checks, strict=True)
+        ]
         return per_key
 
     @cached_property

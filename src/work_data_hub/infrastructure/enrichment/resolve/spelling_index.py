@@ -9,9 +9,9 @@ against it by one ``index_in`` (Arrow's hash lookup, which runs without the GIL)
 spellings never seen become Python strings and go through ``normalize_for_temp_id``. The
 keys are exactly the normalizer's: only the work is shared.
 
-Bounded like :mod:`key_cache` (:data:`key_cache.MAX_ENTRIES` spellings): a lookup that
-would overflow the index empties it first. A lock serializes lookups, so resolvers in
-several threads may share the index.
+Bounded like :mod:`key_cache` (:data:`MAX_SPELLINGS`): a lookup that would overflow the
+index empties it first; :func:`key_cache.clear` empties it too. A lock serializes
+lookups, so resolvers in several threads may share the index.
 """
 
 from __future__ import annotations
@@ -25,9 +25,11 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from work_data_hub.infrastructure.enrichment import normalizer
-from work_data_hub.infrastructure.enrichment.resolve import key_cache
 
-__all__ = ["SpellingIndex", "arrow_text", "clear", "key_numbers"]
+__all__ = ["MAX_SPELLINGS", "SpellingIndex", "arrow_text", "clear", "key_numbers"]
+
+#: Spellings kept, as many as :data:`key_cache.MAX_ENTRIES`: a few tens of MB.
+MAX_SPELLINGS = 262_144
 
 Codes = npt.NDArray[np.intp]
 Objects = npt.NDArray[np.object_]
@@ -110,7 +112,7 @@ class SpellingIndex:
         return numbers
 
 
-_index = SpellingIndex(key_cache.MAX_ENTRIES)
+_index = SpellingIndex(MAX_SPELLINGS)
 
 
 def key_numbers(spellings: pa.Array) -> tuple[Codes, Objects]:
