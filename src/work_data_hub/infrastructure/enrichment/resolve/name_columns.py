@@ -70,6 +70,7 @@ class _Spellings:
 
 
 def _python_spellings(customer: pd.Series, account: pd.Series | None) -> _Spellings:
+    """Spellings factorized by pandas, keyed through the :mod:`key_cache` memo."""
     n_rows = len(customer)
     c_codes, c_uniques = factorize(customer)
     a_codes = np.full(n_rows, -1, dtype=np.intp)
@@ -108,9 +109,7 @@ def _arrow_spellings(customer: pa.Array, account: pa.Array | None) -> _Spellings
         same = np.asarray(pc.equal(customer, account).fill_null(False), dtype=bool)
         if not same.all():
             a_codes[~same], a_values = _arrow_codes(account.filter(pa.array(~same)))
-    spellings = pa.concat_arrays(
-        [c_values.cast(pa.large_string()), a_values.cast(pa.large_string())]
-    )
+    spellings = pa.concat_arrays([c_values, a_values])
     numbers, texts = spelling_index.key_numbers(spellings)
     has_key = numbers >= 0
     key_codes = np.full(len(numbers), -1, dtype=np.intp)
@@ -134,7 +133,11 @@ def name_columns(
     c_arrow = spelling_index.arrow_text(customer)
     a_arrow = None if account is None else spelling_index.arrow_text(account)
     if c_arrow is not None and (account is None or a_arrow is not None):
-        spellings = _arrow_spellings(c_arrow, a_arrow)
+        # One text type for both columns (the readers may give either width).
+        wide = pa.large_string()
+        spellings = _arrow_spellings(
+            c_arrow.cast(wide), None if a_arrow is None else a_arrow.cast(wide)
+        )
     else:
         spellings = _python_spellings(customer, account)
     n_customer = len(spellings.customer_values)

@@ -76,7 +76,7 @@ class SpellingIndex:
     def key_numbers(self, spellings: pa.Array) -> tuple[Codes, Objects]:
         """Per spelling, the number of its key (``-1``: it normalizes to nothing), and the
         key texts by number (``texts[number]``)."""
-        spellings = spellings.cast(pa.large_string())
+        spellings = spellings.cast(pa.large_string())  # no copy when it is already
         with self._lock:
             position = pc.index_in(spellings, value_set=self._spellings)
             known = np.array(position.is_valid(), dtype=bool)
