@@ -161,6 +161,15 @@ class FrameKeys:
         return per_key
 
     @cached_property
+    def learnable_existing(self) -> Mask:
+        """Per distinct key of the existing column: a valid id that is not a temporary one,
+        what the backflow may learn (its evidence checks and its records read it)."""
+        return np.asarray(
+            [check is not None and check.company_id is not None for check in self._existing_checks],
+            dtype=bool,
+        )
+
+    @cached_property
     def invalid_existing(self) -> Mask:
         """Per distinct key of the existing column: a value that is not blank or a
         placeholder but fails the id rule (a formula, an id with spaces, ``3.5`` …)."""
@@ -190,8 +199,11 @@ def _code_column(series: pd.Series | None, n_rows: int) -> KeyColumn:
         return KeyColumn.empty(n_rows)
     codes, uniques = factorize(series)
     raw = uniques.tolist()
-    keys = [canonical_code(v) for v in raw]
-    if keys == raw and "" not in keys and set(map(type, raw)) <= {str}:
+    plain_text = set(map(type, raw)) <= {str}
+    # Text cells (the readers' usual case) are trimmed at C speed; other cells take the
+    # full rule one by one.
+    keys = list(map(str.strip, raw)) if plain_text else [canonical_code(v) for v in raw]
+    if plain_text and keys == raw and "" not in keys:
         # Every cell is its own key already (the usual case): the factorization stands.
         return KeyColumn(codes, uniques)
     return KeyColumn.from_keys(codes, keys)

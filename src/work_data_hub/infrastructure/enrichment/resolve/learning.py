@@ -24,7 +24,6 @@ from work_data_hub.infrastructure.enrichment.resolve.keys import (
     FrameKeys,
     KeyColumn,
     Mask,
-    is_temp_id,
 )
 from work_data_hub.infrastructure.enrichment.types import MappingRecord
 
@@ -52,10 +51,7 @@ _EVIDENCE_MATCH_TYPES = frozenset({_MT.PLAN.value, _MT.ACCOUNT.value})
 def _learnable_codes(keys: FrameKeys) -> Codes:
     """Per row, the existing column's key code when it holds a valid, non-temporary id,
     else ``-1``."""
-    learnable = np.asarray(
-        [v is not None and not is_temp_id(v) for v in keys.existing_ids.tolist()] + [False],
-        dtype=bool,
-    )
+    learnable = np.append(keys.learnable_existing, False)
     codes: Codes = np.where(learnable[keys.existing.codes], keys.existing.codes, -1)
     return codes
 
@@ -152,10 +148,7 @@ def backflow_candidates(keys: FrameKeys, rows: Mask) -> BackflowCandidates:
     """
     existing = keys.existing
     per_id = keys.existing_ids
-    learnable = np.asarray(
-        [v is not None and not is_temp_id(v) for v in per_id.tolist()], dtype=bool
-    )
-    rows = existing.rows_where(learnable, rows)
+    rows = existing.rows_where(keys.learnable_existing, rows)
     records: list[MappingRecord] = []
     conflicts = withheld = 0
     width = np.int64(max(len(existing.keys), 1))

@@ -53,7 +53,7 @@ def too_long_rows(df: pd.DataFrame, strategy: ResolutionStrategy) -> np.ndarray[
 def _arrow_within(values: pd.Series, limit: int) -> bool:
     """Whether an Arrow-backed text column (what the readers give) has no cell longer than
     ``limit``: one length pass and a maximum in Arrow, no per-row Series."""
-    text = spelling_index.arrow_text(values)
+    text = spelling_index.arrow_chunks(values)
     if text is None:
         return False
     longest = pc.max(pc.utf8_length(text)).as_py()

@@ -45,9 +45,14 @@ class Run:
         for hit in hits:
             rows = hit.rows & self.open
             codes = np.full(len(hit.per_key) + 1, -1, dtype=np.intp)  # last slot: no key
-            for index in np.flatnonzero(tiers.found(hit.per_key)).tolist():
-                company_id = str(hit.per_key[index])
-                codes[index] = self.id_table.setdefault(company_id, len(self.id_table))
+            present = np.flatnonzero(tiers.found(hit.per_key))
+            if len(present):
+                table = self.id_table
+                # ``len(table)`` is read before each insert: new ids number on.
+                codes[present] = [
+                    table.setdefault(company_id, len(table))
+                    for company_id in map(str, hit.per_key[present].tolist())
+                ]
             self.id_codes[rows] = codes[hit.column.codes[rows]]
             self.open &= ~rows
             settled |= rows

@@ -26,7 +26,14 @@ import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from work_data_hub.infrastructure.enrichment import normalizer
 
-__all__ = ["MAX_SPELLINGS", "SpellingIndex", "arrow_text", "clear", "key_numbers"]
+__all__ = [
+    "MAX_SPELLINGS",
+    "SpellingIndex",
+    "arrow_chunks",
+    "arrow_text",
+    "clear",
+    "key_numbers",
+]
 
 #: Spellings kept, as many as :data:`key_cache.MAX_ENTRIES`: a few tens of MB.
 MAX_SPELLINGS = 262_144
@@ -35,18 +42,24 @@ Codes = npt.NDArray[np.intp]
 Objects = npt.NDArray[np.object_]
 
 
-def arrow_text(series: pd.Series) -> pa.Array | None:
-    """The cells of an Arrow-backed text column (what the readers give) as one Arrow
-    array; ``None`` for any other column, which takes the Python path."""
+def arrow_chunks(series: pd.Series) -> pa.ChunkedArray | None:
+    """The cells of an Arrow-backed text column (what the readers give), as they are
+    stored; ``None`` for any other column, which takes the Python path."""
     dtype = series.dtype
     if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
         return None
     values = pa.array(series.array)
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
+    if not isinstance(values, pa.ChunkedArray):
+        values = pa.chunked_array([values], type=values.type)
     if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
         return None
     return values
+
+
+def arrow_text(series: pd.Series) -> pa.Array | None:
+    """:func:`arrow_chunks` as one contiguous array (what dictionary encoding needs)."""
+    chunks = arrow_chunks(series)
+    return None if chunks is None else chunks.combine_chunks()
 
 
 class SpellingIndex:
