@@ -23,9 +23,10 @@ import sqlalchemy as sa
 
 from work_data_hub.infrastructure.enrichment.company_id_resolver import CompanyIdResolver
 from work_data_hub.infrastructure.enrichment.mapping_repository import CompanyMappingRepository
+from work_data_hub.infrastructure.enrichment.mapping_snapshot import MappingSnapshot
 from work_data_hub.infrastructure.enrichment.normalizer import normalize_for_temp_id
 from work_data_hub.infrastructure.enrichment.resolve import key_cache
-from work_data_hub.infrastructure.enrichment.types import MappingRecord
+from work_data_hub.infrastructure.enrichment.types import MappingRecord, MappingRepositoryProtocol
 
 SALT = "stable-output-salt"
 #: sha256 of the sorted output rows (every column, ids included).
@@ -119,10 +120,15 @@ def _arrow_text_frame() -> pd.DataFrame:
 
 
 def _resolve(
-    conn: sa.Connection, frame: pd.DataFrame | None = None
+    conn: sa.Connection,
+    frame: pd.DataFrame | None = None,
+    snapshot: MappingSnapshot | None = None,
 ) -> tuple[str, dict[str, object]]:
+    repository: MappingRepositoryProtocol = CompanyMappingRepository(conn)
+    if snapshot is not None:
+        repository = snapshot.bind(repository)
     resolver = CompanyIdResolver(
-        yaml_overrides=_overrides(), mapping_repository=CompanyMappingRepository(conn), salt=SALT
+        yaml_overrides=_overrides(), mapping_repository=repository, salt=SALT
     )
     with conn.begin_nested() as savepoint:
         result = resolver.resolve_batch(_frame() if frame is None else frame)
@@ -146,3 +152,12 @@ def test_arrow_backed_name_columns_give_the_recorded_output(db_conn: sa.Connecti
     cold = _resolve(db_conn, _arrow_text_frame())
     warm = _resolve(db_conn, _arrow_text_frame())
     assert cold == warm == (EXPECTED, EXPECTED_COUNTS)
+
+
+def test_a_snapshot_answering_by_position_gives_the_recorded_output(db_conn: sa.Connection) -> None:
+    """Through a :class:`MappingSnapshot` the cache tier takes its ids by position
+    (:mod:`cache_positions`): the same ids and counts as the dict path."""
+    _seed(db_conn)
+    by_position = _resolve(db_conn, _frame(), MappingSnapshot())
+    arrow_by_position = _resolve(db_conn, _arrow_text_frame(), MappingSnapshot())
+    assert by_position == arrow_by_position == (EXPECTED, EXPECTED_COUNTS)

@@ -159,3 +159,17 @@ def test_explained_lookups_read_sources_afresh_every_time() -> None:
     assert found == {"name": {"甲": "C1"}}
     assert details == {("甲", "name"): ("internal", 1.0)}
     assert len(stored.asked) == 2
+
+
+def test_ids_by_position_follow_each_types_list_and_read_each_alias_once() -> None:
+    stored = _Stored({("甲", "name"): "C1", ("丙", "name"): "C3", ("A9", "account"): "K9"})
+    snapshot = MappingSnapshot()
+    names = ["甲", "乙", "丙"]
+    first = snapshot.lookup_id_lists(stored, {"name": names, "eqc": names, "account": ["A9"]})
+    assert first == {"name": ["C1", None, "C3"], "account": ["K9"]}  # eqc: nothing found
+    again = snapshot.lookup_id_lists(stored, {"name": ["丙", "丁", "甲"]})
+    assert again == {"name": ["C3", None, "C1"]}
+    assert stored.asked[-1] == {"name": ["丁"]}  # only the alias never asked is read
+    assert snapshot.lookup_ids(stored, {"name": ["丙", "丁", "甲"]}) == {
+        "name": {"丙": "C3", "甲": "C1"}
+    }

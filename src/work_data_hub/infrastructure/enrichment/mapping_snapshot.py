@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from itertools import compress, filterfalse, repeat
-from operator import is_not
+from operator import is_, is_not
 from typing import cast
 
 from work_data_hub.infrastructure.enrichment.types import (
@@ -88,6 +88,36 @@ class MappingSnapshot:
         aliases_by_type: Mapping[str, Iterable[str]],
     ) -> dict[str, dict[str, str]]:
         """``repository.lookup_ids`` for what is not known yet, the rest from memory."""
+        result: dict[str, dict[str, str]] = {}
+        for kind, aliases, stored in self._stored_ids(repository, aliases_by_type):
+            present = map(is_not, stored, repeat(None))
+            hits = dict(compress(zip(aliases, stored, strict=True), present))
+            if hits:
+                result[kind] = cast(dict[str, str], hits)  # the None ones were left out
+        return result
+
+    def lookup_id_lists(
+        self,
+        repository: MappingRepositoryProtocol,
+        aliases_by_type: Mapping[str, Sequence[str]],
+    ) -> dict[str, list[str | None]]:
+        """:meth:`lookup_ids` in the order of each type's list: ``result[kind][i]`` is the
+        stored id of ``aliases_by_type[kind][i]`` (None: none). Types with nothing found
+        are absent. No dict of hits is built: a caller holding its aliases by position
+        (the resolver's key columns) takes the answers by position."""
+        return {
+            kind: stored
+            for kind, _, stored in self._stored_ids(repository, aliases_by_type)
+            if not all(map(is_, stored, repeat(None)))
+        }
+
+    def _stored_ids(
+        self,
+        repository: MappingRepositoryProtocol,
+        aliases_by_type: Mapping[str, Iterable[str]],
+    ) -> list[tuple[str, list[str], list[str | None]]]:
+        """Per type: its aliases and, in their order, their stored ids (None: none); what
+        no earlier lookup asked about is read from ``repository`` first."""
         # Types sharing one alias list (the resolver asks every name under several types)
         # keep sharing one list, so the repository still reads each alias once.
         groups: dict[int, tuple[list[str], list[str]]] = {}
@@ -113,25 +143,20 @@ class MappingSnapshot:
         for kind, listed in missing.items():
             self._asked[kind].update(listed)
             self._ids.setdefault(kind, {}).update(found.get(kind, {}))
-        result: dict[str, dict[str, str]] = {}
+        answers: list[tuple[str, list[str], list[str | None]]] = []
         for aliases, kinds in groups.values():
             for kind in kinds:
                 ids = self._ids.get(kind)
-                if not ids:
-                    continue
-                # One probe per alias, every step at C speed (no Python frame per alias).
-                stored = list(map(ids.get, aliases))
-                present = map(is_not, stored, repeat(None))
-                hits = dict(compress(zip(aliases, stored, strict=True), present))
-                if hits:
-                    result[kind] = cast(dict[str, str], hits)  # the None ones were left out
+                if ids:
+                    # One probe per alias at C speed (no Python frame per alias).
+                    answers.append((kind, aliases, list(map(ids.get, aliases))))
         log.debug(
             "mapping_snapshot.lookup_done",
             asked=sum(len(a) for a, _ in groups.values()),
             read=sum(len(a) for a in missing.values()),
             known=len(self),
         )
-        return result
+        return answers
 
 
 class SnapshotRepository:
@@ -154,6 +179,12 @@ class SnapshotRepository:
             # Sources and confidences (``explain``) are not kept: read them afresh.
             return self._repository.lookup_ids(aliases_by_type, details=details)
         return self._snapshot.lookup_ids(self._repository, aliases_by_type)
+
+    def lookup_id_lists(
+        self, aliases_by_type: Mapping[str, Sequence[str]]
+    ) -> dict[str, list[str | None]]:
+        """:meth:`MappingSnapshot.lookup_id_lists` through this chunk's repository."""
+        return self._snapshot.lookup_id_lists(self._repository, aliases_by_type)
 
     def lookup_batch(self, keys: Sequence[tuple[str, str]]) -> list[MatchResult]:
         return self._repository.lookup_batch(keys)

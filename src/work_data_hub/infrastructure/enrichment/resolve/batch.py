@@ -16,15 +16,15 @@ resolver is built, so importing the package does not load pandas.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
 from work_data_hub.infrastructure.db import tables
-from work_data_hub.infrastructure.enrichment.resolve import eqc_sync, limits, tiers
+from work_data_hub.infrastructure.enrichment.resolve import cache_positions, eqc_sync, limits, tiers
 from work_data_hub.infrastructure.enrichment.resolve.provenance import Details
 from work_data_hub.infrastructure.enrichment.resolve.run import Run
 from work_data_hub.infrastructure.enrichment.types import (
@@ -42,6 +42,16 @@ __all__ = ["TierRunner"]
 
 
 log = get_logger(__name__)
+
+
+@runtime_checkable
+class _IdListLookup(Protocol):
+    """A repository that also answers ``lookup_ids`` by position (see
+    :meth:`MappingSnapshot.lookup_id_lists`)."""
+
+    def lookup_id_lists(
+        self, aliases_by_type: Mapping[str, Sequence[str]]
+    ) -> dict[str, list[str | None]]: ...
 
 
 class TierRunner:
@@ -155,19 +165,36 @@ class TierRunner:
             return
         with self._tier(run, "db_cache") as log_counts:
             aliases = tiers.cache_lookup_aliases(run.keys, run.open)
-            stored: dict[str, dict[str, str]] = {}
             details: Details | None = {} if run.provenance is not None else None
+            # A repository answering by position (a file run's snapshot) spares a dict of
+            # hits per match type; ``explain`` needs sources and confidences: the dicts.
+            by_position = details is None and isinstance(self._repository, _IdListLookup)
+            stored: dict[str, dict[str, str]] = {}
+            stored_lists: dict[str, list[str | None]] = {}
             if aliases:
                 with self._savepoint():
-                    stored = self._lookup_stored(aliases, details)
-            found = tiers.cache_tier_ids(run.keys, run.open, stored)
+                    if by_position:
+                        assert isinstance(self._repository, _IdListLookup)
+                        stored_lists = self._repository.lookup_id_lists(aliases)
+                    else:
+                        stored = self._lookup_stored(aliases, details)
+            if by_position:
+                found = cache_positions.cache_tier_ids_by_position(
+                    run.keys, run.open, tiers.CACHE_MATCH_TYPES, stored_lists
+                )
+            else:
+                found = tiers.cache_tier_ids(run.keys, run.open, stored)
             hits = run.settle(*found)
             run.stats.db_cache_hits = int(hits.sum())
-            names = tiers.name_mapping_ids(stored)
             for hit in found:
                 match_type = hit.label.removeprefix("db:")
                 run.stats.db_cache_hits_by_type[match_type] = hit.count
                 if match_type == tables.MatchType.PLAN:
+                    names = (
+                        cache_positions.name_ids_by_position(aliases, stored_lists)
+                        if by_position
+                        else tiers.name_mapping_ids(stored)
+                    )
                     conflicts = tiers.plan_name_conflicts(hit, run.keys.name, names)
                     run.stats.plan_name_conflicts += int(conflicts.sum())
             if run.provenance is not None and details is not None:
