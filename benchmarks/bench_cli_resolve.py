@@ -12,7 +12,8 @@ file:
     scratch PostgreSQL database per repetition (so every repetition does the same work).
 
 Prints medians of ``--repeats`` runs (default 3) with min and max, the ratio b / a, peak RSS
-(psutil, sampled every 20 ms) of both, rows in and out, the report's step split (read,
+(psutil, sampled every 20 ms) of both, the CPU seconds of ``resolve`` (every thread;
+less moved by a busy machine than the wall clock), rows in and out, the report's step split (read,
 resolve, write) and a checksum of the sorted output rows, which must not change between
 repetitions nor between versions of the code. JSON goes to
 ``benchmarks/results/bench_cli_resolve.json``.
@@ -28,6 +29,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -51,6 +53,9 @@ PG_URL = os.environ.get(
     "WDH_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 RESULTS = Path(__file__).parent / "results"
+#: CPU seconds (user + system, every thread) of the last command ``_run_watched`` ran: a
+#: figure less moved by a busy machine than the wall clock, to compare versions with.
+_LAST_CPU_S = [0.0]
 GIB = 1024**3
 SUFFIX = {"csv": ".csv", "xlsx": ".xlsx", "parquet": ".parquet"}
 #: Targets of issue 15 for the CSV file: end to end at most this many times the floor ...
@@ -66,8 +71,15 @@ def _command() -> list[str]:
     return [sys.executable, "-c", "from work_data_hub.cli.app import main; main()"]
 
 
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _run_watched(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int, bytes]:
-    """Wall seconds, peak RSS and stdout of ``command``; raises when it fails."""
+    """Wall seconds, peak RSS and stdout of ``command``; raises when it fails. The CPU
+    seconds it used (all its threads) go to ``_LAST_CPU_S``."""
+    cpu_before = _children_cpu_s()
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     watched = psutil.Process(process.pid)
@@ -80,6 +92,7 @@ def _run_watched(command: list[str], env: dict[str, str] | None = None) -> tuple
         time.sleep(0.02)
     stdout, stderr = process.communicate()
     elapsed = time.perf_counter() - started
+    _LAST_CPU_S[0] = _children_cpu_s() - cpu_before
     if process.returncode != 0:
         tail = stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
         raise SystemExit(f"{command[0]} failed ({process.returncode}): {' | '.join(tail)}")
@@ -193,10 +206,11 @@ def _resolve(source: Path, folder: Path, chunk_rows: int) -> dict[str, Any]:
             "--json",
         ]
         elapsed, peak, stdout = _run_watched(command, env)
+        cpu_s = _LAST_CPU_S[0]
     report = json.loads(stdout)
     checksum = output_checksum(output)
     output.unlink()
-    return {"s": elapsed, "peak": peak, "report": report, "checksum": checksum}
+    return {"s": elapsed, "cpu_s": cpu_s, "peak": peak, "report": report, "checksum": checksum}
 
 
 def _spread(values: list[float], digits: int = 2) -> dict[str, float]:
@@ -220,6 +234,7 @@ def measure(fmt: str, source: Path, folder: Path, repeats: int, chunk_rows: int)
         runs.append(_resolve(source, folder, chunk_rows))
     floor_s = _spread([s for s, _ in floors])
     resolve_s = _spread([r["s"] for r in runs])
+    cpu_s = _spread([r["cpu_s"] for r in runs])
     ratios = _spread([r["s"] / s for r, (s, _) in zip(runs, floors, strict=True)], 1)
     report = runs[-1]["report"]
     rows = report["rows_in"]
@@ -235,6 +250,7 @@ def measure(fmt: str, source: Path, folder: Path, repeats: int, chunk_rows: int)
         "floor_s": floor_s,
         "floor_peak_rss_mb": round(max(p for _, p in floors) / 1024**2),
         "resolve_s": resolve_s,
+        "resolve_cpu_s": cpu_s,
         "ratio": ratios,
         "rows_per_s": round(rows / resolve_s["median"]),
         "peak_rss_mb": round(max(r["peak"] for r in runs) / 1024**2),
@@ -249,6 +265,7 @@ def measure(fmt: str, source: Path, folder: Path, repeats: int, chunk_rows: int)
         f"{fmt:>7} {rows:>9,} rows ({result['file_mb']} MB): "
         f"floor {_text(floor_s, ' s')}, peak RSS {result['floor_peak_rss_mb']} MB\n"
         f"{'':>8}resolve {_text(resolve_s, ' s')}, {result['rows_per_s']:,} rows/s, "
+        f"CPU {_text(cpu_s, ' s')}, "
         f"peak RSS {result['peak_rss_mb']} MB "
         f"({'under' if result['under_1_gib'] else 'OVER'} 1 GiB)\n"
         f"{'':>8}ratio b/a {_text(ratios, ' x')}; rows in {rows:,} = out {report['rows_out']:,}"
