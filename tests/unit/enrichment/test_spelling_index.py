@@ -87,9 +87,9 @@ def test_threads_sharing_the_index_get_the_normalizers_keys() -> None:
 
 
 def test_only_arrow_backed_text_columns_take_the_arrow_path() -> None:
-    assert spelling_index.arrow_text(pd.Series(["a", None], dtype=ARROW_TEXT)) is not None
-    assert spelling_index.arrow_text(pd.Series(["a", None], dtype=object)) is None
-    assert spelling_index.arrow_text(pd.Series([1, 2])) is None
+    assert spelling_index.arrow_chunks(pd.Series(["a", None], dtype=ARROW_TEXT)) is not None
+    assert spelling_index.arrow_chunks(pd.Series(["a", None], dtype=object)) is None
+    assert spelling_index.arrow_chunks(pd.Series([1, 2])) is None
 
 
 def test_clearing_the_key_cache_empties_the_index() -> None:
@@ -123,7 +123,7 @@ def test_arrow_and_python_paths_give_the_same_name_columns(
         return name_columns(c, a)
 
     arrow, python = columns(ARROW_TEXT), columns(object)
-    assert spelling_index.arrow_text(pd.Series(customer, dtype=ARROW_TEXT)) is not None
+    assert spelling_index.arrow_chunks(pd.Series(customer, dtype=ARROW_TEXT)) is not None
     for got, want in zip(arrow[:2], python[:2], strict=True):
         assert np.array_equal(got.codes, want.codes)
         assert got.keys.tolist() == want.keys.tolist()
@@ -136,3 +136,20 @@ def test_arrow_and_python_paths_give_the_same_name_columns(
 
 def test_the_index_is_bounded_like_the_key_memo() -> None:
     assert spelling_index.MAX_SPELLINGS == key_cache.MAX_ENTRIES
+
+
+def test_a_column_of_many_arrow_chunks_is_keyed_like_one_of_python_text() -> None:
+    """The readers' columns come in many chunks (one per block read); they are encoded
+    where they lie, with one dictionary across the chunks."""
+    pieces = [["甲公司", None, "乙公司"], [], ["乙公司", "丙公司（集团）"], ["甲公司"]]
+    customer = pd.Series(
+        pd.arrays.ArrowStringArray(
+            pa.chunked_array([pa.array(p, pa.large_string()) for p in pieces])
+        )
+    )
+    assert spelling_index.arrow_chunks(customer).num_chunks == 4
+    arrow = name_columns(customer, None)
+    python = name_columns(customer.astype(object), None)
+    assert np.array_equal(arrow[0].codes, python[0].codes)
+    assert arrow[0].keys.tolist() == python[0].keys.tolist()
+    assert np.array_equal(arrow[2].codes, python[2].codes)

@@ -89,15 +89,28 @@ def _python_spellings(customer: pd.Series, account: pd.Series | None) -> _Spelli
     return _Spellings(c_codes, c_uniques, a_codes, same, keyed)
 
 
-def _arrow_codes(values: pa.Array) -> tuple[Codes, pa.Array]:
+def _arrow_codes(values: pa.ChunkedArray) -> tuple[Codes, pa.Array]:
     """Arrow's dictionary encoding: per row a code (``-1``: null), and the distinct values
-    in order of first appearance (as ``pd.factorize`` gives them)."""
+    in order of first appearance (as ``pd.factorize`` gives them). The chunks are encoded
+    where they lie: joining them first would copy the column."""
     encoded = pc.dictionary_encode(values)
-    codes: Codes = np.asarray(encoded.indices.fill_null(-1), dtype=np.intp)
-    return codes, encoded.dictionary
+    chunks = encoded.chunks
+    if not chunks:
+        return np.empty(0, dtype=np.intp), pa.array([], values.type)
+    dictionary = chunks[-1].dictionary
+    if any(len(chunk.dictionary) != len(dictionary) for chunk in chunks):
+        # Arrow gives every chunk the whole dictionary; should a version not, encode the
+        # joined column instead.
+        joined = pc.dictionary_encode(values.combine_chunks())
+        codes: Codes = np.asarray(joined.indices.fill_null(-1), dtype=np.intp)
+        return codes, joined.dictionary
+    codes = np.concatenate(
+        [np.asarray(chunk.indices.fill_null(-1), dtype=np.intp) for chunk in chunks]
+    )
+    return codes, dictionary
 
 
-def _arrow_spellings(customer: pa.Array, account: pa.Array | None) -> _Spellings:
+def _arrow_spellings(customer: pa.ChunkedArray, account: pa.ChunkedArray | None) -> _Spellings:
     """:func:`_python_spellings` in Arrow: the same spellings, codes and keys, with the
     spellings matched in bulk against :mod:`spelling_index`."""
     n_rows = len(customer)
@@ -130,8 +143,8 @@ def name_columns(
     The account name often repeats the customer name: those rows reuse the customer
     column's codes, and only the other account-name cells are factorized.
     """
-    c_arrow = spelling_index.arrow_text(customer)
-    a_arrow = None if account is None else spelling_index.arrow_text(account)
+    c_arrow = spelling_index.arrow_chunks(customer)
+    a_arrow = None if account is None else spelling_index.arrow_chunks(account)
     if c_arrow is not None and (account is None or a_arrow is not None):
         # One text type for both columns (the readers may give either width).
         wide = pa.large_string()

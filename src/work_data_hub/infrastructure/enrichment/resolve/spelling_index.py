@@ -30,7 +30,6 @@ __all__ = [
     "MAX_SPELLINGS",
     "SpellingIndex",
     "arrow_chunks",
-    "arrow_text",
     "clear",
     "key_numbers",
 ]
@@ -54,12 +53,6 @@ def arrow_chunks(series: pd.Series) -> pa.ChunkedArray | None:
     if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
         return None
     return values
-
-
-def arrow_text(series: pd.Series) -> pa.Array | None:
-    """:func:`arrow_chunks` as one contiguous array (what dictionary encoding needs)."""
-    chunks = arrow_chunks(series)
-    return None if chunks is None else chunks.combine_chunks()
 
 
 class SpellingIndex:
