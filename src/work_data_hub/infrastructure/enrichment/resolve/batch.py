@@ -179,9 +179,7 @@ class TierRunner:
                     else:
                         stored = self._lookup_stored(aliases, details)
             if by_position:
-                found = cache_positions.cache_tier_ids_by_position(
-                    run.keys, run.open, tiers.CACHE_MATCH_TYPES, stored_lists
-                )
+                found = cache_positions.cache_tier_ids_by_position(run.keys, run.open, stored_lists)
             else:
                 found = tiers.cache_tier_ids(run.keys, run.open, stored)
             hits = run.settle(*found)

@@ -14,19 +14,19 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from work_data_hub.infrastructure.db import tables
 from work_data_hub.infrastructure.enrichment import company_ids
 from work_data_hub.infrastructure.enrichment.resolve.tiers import (
     FrameKeys,
     Hits,
+    KeyColumn,
     Mask,
     Objects,
+    cache_hits,
     found,
+    name_mapping_ids,
 )
 
 __all__ = ["cache_tier_ids_by_position", "name_ids_by_position"]
-
-_MT = tables.MatchType
 
 
 def _valid_ids(stored: Sequence[str | None]) -> Objects:
@@ -44,44 +44,36 @@ def _valid_ids(stored: Sequence[str | None]) -> Objects:
 def cache_tier_ids_by_position(
     keys: FrameKeys,
     unresolved: Mask,
-    match_types: Sequence[str],
     stored: Mapping[str, Sequence[str | None]],
 ) -> list[Hits]:
-    """Per open row, the valid id of the highest-priority match type (``match_types``, in
-    priority order); ``stored[kind][i]`` answers the ``i``-th key ``kind``'s column uses
-    on ``unresolved`` rows."""
-    hits: list[Hits] = []
-    remaining = unresolved.copy()
-    for match_type in match_types:
+    """Per open row, the valid id of the highest-priority match type; ``stored[kind][i]``
+    answers the ``i``-th key ``kind``'s column uses on ``unresolved`` rows."""
+
+    def answer(match_type: str, remaining: Mask) -> tuple[KeyColumn, Objects] | None:
         answers = stored.get(match_type)
-        if not answers or not remaining.any():
-            continue
+        if not answers:
+            return None
         ids = _valid_ids(answers)
         if not found(ids).any():
-            continue
+            return None
         column = keys.column_for(match_type)
         listed = column.used(unresolved)  # the keys ``answers`` is aligned with
         open_now = column.used(remaining)  # a subset: both are sorted key indexes
         per_key = np.full(len(column.keys), None, dtype=object)
         per_key[open_now] = ids[np.searchsorted(listed, open_now)]
-        hit = Hits.of(column, per_key, remaining, f"db:{match_type}")
-        hits.append(hit)
-        remaining &= ~hit.rows
-    return hits
+        return column, per_key
+
+    return cache_hits(unresolved, answer)
 
 
 def name_ids_by_position(
     aliases: Mapping[str, Sequence[str]], stored: Mapping[str, Sequence[str | None]]
 ) -> dict[str, str]:
-    """Valid ids by normalized name from stored ``name`` and ``eqc`` answers (``name``
-    wins), what a plan hit is compared with."""
-    ids: dict[str, str] = {}
-    for match_type in (_MT.EQC.value, _MT.NAME.value):
-        answers = stored.get(match_type)
-        if not answers:
-            continue
-        valid = _valid_ids(answers)
-        present = found(valid)
-        names = np.asarray(aliases[match_type], dtype=object)[present].tolist()
-        ids.update(zip(names, valid[present].tolist(), strict=True))
-    return ids
+    """:func:`tiers.name_mapping_ids` of answers given by position (only a plan hit asks)."""
+    by_alias = {
+        kind: {
+            alias: cid for alias, cid in zip(aliases[kind], answers, strict=True) if cid is not None
+        }
+        for kind, answers in stored.items()
+    }
+    return name_mapping_ids(by_alias)

@@ -8,7 +8,7 @@ numpy ``take``, so per-row Python work never happens — Python runs once per di
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +55,7 @@ __all__ = [
     "PROVENANCE_LABELS",
     "TEMP_ID_PATTERN",
     "BackflowCandidates",
+    "CacheAnswer",
     "Codes",
     "FrameKeys",
     "Hits",
@@ -65,6 +66,7 @@ __all__ = [
     "YamlOutcome",
     "backflow_candidates",
     "build_frame_keys",
+    "cache_hits",
     "cache_lookup_aliases",
     "cache_tier_ids",
     "canonical_code",
@@ -251,22 +253,43 @@ def cache_lookup_aliases(keys: FrameKeys, unresolved: Mask) -> dict[str, list[st
     return aliases
 
 
+#: One match type's answer for tier 2: given the rows still open, its key column and the
+#: valid id per distinct key (None where none), or None when the type has no valid id.
+CacheAnswer = Callable[[str, Mask], "tuple[KeyColumn, Objects] | None"]
+
+
+def cache_hits(unresolved: Mask, answer: CacheAnswer) -> list[Hits]:
+    """Tier 2's walk, whatever form the stored ids come in: match types highest priority
+    first, each settling the open rows its key has a valid id for."""
+    hits: list[Hits] = []
+    remaining = unresolved.copy()
+    for match_type in CACHE_MATCH_TYPES:
+        if not remaining.any():
+            break
+        answered = answer(match_type, remaining)
+        if answered is None:
+            continue
+        column, per_key = answered
+        hit = Hits.of(column, per_key, remaining, f"db:{match_type}")
+        hits.append(hit)
+        remaining &= ~hit.rows
+    return hits
+
+
 def cache_tier_ids(
     keys: FrameKeys, unresolved: Mask, stored: Mapping[str, Mapping[str, str]]
 ) -> list[Hits]:
     """Tier 2 from ``{match_type: {alias: stored id}}``: per open row, the valid id of the
     highest-priority match type."""
-    hits: list[Hits] = []
-    remaining = unresolved.copy()
-    for match_type in CACHE_MATCH_TYPES:
+
+    def answer(match_type: str, remaining: Mask) -> tuple[KeyColumn, Objects] | None:
         mapping = company_ids.valid_id_mapping(stored.get(match_type) or {})
-        if not mapping or not remaining.any():
-            continue
+        if not mapping:
+            return None
         column = keys.column_for(match_type)
-        hit = Hits.of(column, column.map_keys(mapping, remaining), remaining, f"db:{match_type}")
-        hits.append(hit)
-        remaining &= ~hit.rows
-    return hits
+        return column, column.map_keys(mapping, remaining)
+
+    return cache_hits(unresolved, answer)
 
 
 def name_mapping_ids(stored: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
